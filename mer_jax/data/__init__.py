@@ -1,0 +1,1 @@
+"""What the samples are: the Sample record, dataset adapters, labels, protocols."""

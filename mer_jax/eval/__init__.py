@@ -1,0 +1,1 @@
+"""Evaluation: metrics over pooled predictions and the run report."""

@@ -1,0 +1,325 @@
+"""The run's report: results.json, a Markdown table beside the paper, plots.
+
+Everything here works on pooled predictions (one per test sample, over all
+folds) and plain dicts, so the trainer only hands over labels, predictions
+and fold bookkeeping. Files are written atomically (temp file + os.replace)
+so a killed run never leaves a half-written results.json behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from typing import Any, Mapping, Sequence
+
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+import numpy as np
+
+from mer_jax.data.sample import Sample
+from mer_jax.eval import metrics
+
+_METRIC_KEYS = ("uf1", "uar", "accuracy")
+_MISSING = "–"
+_ORACLE_WARNING = (
+    "> **WARNING: oracle model selection.** The epoch/model was chosen on the "
+    "TEST subjects, so these numbers are NOT leak-free; they only reproduce the "
+    "published protocol and must not be reported as generalisation results.")
+
+
+def to_jsonable(value: Any) -> Any:
+  """Converts numpy scalars/arrays and tuples inside `value` to JSON types."""
+  if isinstance(value, Mapping):
+    return {str(k): to_jsonable(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [to_jsonable(v) for v in value]
+  if isinstance(value, np.ndarray):
+    return to_jsonable(value.tolist())
+  if isinstance(value, np.generic):
+    return value.item()
+  return value
+
+
+def _check_lengths(samples: Sequence[Sample], labels: Sequence[int],
+                   preds: Sequence[int], fold_names: Sequence[str]) -> None:
+  n = len(samples)
+  if not len(labels) == len(preds) == len(fold_names) == n:
+    raise ValueError(
+        f"build_results needs one label, prediction and fold name per sample: got "
+        f"{n} samples, {len(labels)} labels, {len(preds)} preds, "
+        f"{len(fold_names)} fold names")
+
+
+def _prediction_rows(samples: Sequence[Sample], labels: Sequence[int],
+                     preds: Sequence[int], fold_names: Sequence[str],
+                     class_names: Sequence[str]) -> list[dict]:
+  return [{"dataset": s.dataset, "subject": s.subject, "clip": s.clip,
+           "label": class_names[int(y)], "pred": class_names[int(p)],
+           "fold": str(f)}
+          for s, y, p, f in zip(samples, labels, preds, fold_names)]
+
+
+def build_results(*, config: dict, protocol: dict, class_names: Sequence[str],
+                  samples: Sequence[Sample], labels: np.ndarray, preds: np.ndarray,
+                  fold_names: Sequence[str], folds: list[dict]) -> dict:
+  """Collects everything a run reports into one JSON-serialisable dict.
+
+  Args:
+    config: the resolved experiment config (plain dict).
+    protocol: e.g. {'name': 'loso', 'label_scheme': 'three_class',
+      'num_folds': 12, 'selection': 'val_loss'}.
+    class_names: name of each class index.
+    samples: the test sample behind each prediction.
+    labels: true class index per sample.
+    preds: predicted class index per sample (pooled over folds).
+    fold_names: the fold each sample was tested in.
+    folds: per-fold entries (see `protocols.describe_folds`).
+
+  Returns:
+    {'config', 'protocol', 'class_names', 'metrics', 'per_dataset',
+    'confusion_matrix', 'folds', 'predictions'}.
+  """
+  _check_lengths(samples, labels, preds, fold_names)
+  n = len(class_names)
+  overall = metrics.summarize(labels, preds, n)
+  overall["legacy_elrcn_f1"] = metrics.legacy_elrcn_f1(labels, preds, n)
+  return to_jsonable({
+      "config": config,
+      "protocol": protocol,
+      "class_names": list(class_names),
+      "metrics": overall,
+      "per_dataset": metrics.per_dataset([s.dataset for s in samples], labels,
+                                         preds, n),
+      "confusion_matrix": metrics.confusion_matrix(labels, preds, n),
+      "folds": folds,
+      "predictions": _prediction_rows(samples, labels, preds, fold_names,
+                                      class_names),
+  })
+
+
+def _format_number(value: Any) -> str:
+  if value is None:
+    return _MISSING
+  if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    return str(value)
+  return f"{float(value):.4f}"
+
+
+def _table_row(name: str, row: Mapping[str, Any]) -> str:
+  cells = [_format_number(row.get(k)) for k in (*_METRIC_KEYS, "n")]
+  return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _heading(protocol: Mapping[str, Any]) -> str:
+  parts = [f"protocol `{protocol.get('name', '?')}`"]
+  for key, label in (("label_scheme", "labels"), ("num_folds", "folds"),
+                     ("selection", "selection")):
+    if key in protocol:
+      parts.append(f"{label}: `{protocol[key]}`")
+  return "### Results — " + ", ".join(parts)
+
+
+def format_table(results: Mapping[str, Any],
+                 paper_rows: Mapping[str, Mapping[str, float]] | None = None) -> str:
+  """Markdown table: one row per dataset, an 'all' row, then the paper's rows.
+
+  Args:
+    results: the dict from `build_results` (or its JSON round trip).
+    paper_rows: optional {row name: {'uf1', 'uar', 'accuracy'}}; missing
+      keys show as '–'.
+
+  Returns:
+    The heading line, the oracle warning when selection == 'oracle', and the
+    table (UF1, UAR, accuracy, n), as one string.
+  """
+  protocol = results.get("protocol", {})
+  counts: dict[str, int] = {}
+  for row in results["predictions"]:
+    counts[row["dataset"]] = counts.get(row["dataset"], 0) + 1
+  lines = [_heading(protocol), ""]
+  if protocol.get("selection") == "oracle":
+    lines += [_ORACLE_WARNING, ""]
+  lines += ["| row | UF1 | UAR | accuracy | n |", "|---|---|---|---|---|"]
+  for name, row in results["per_dataset"].items():
+    lines.append(_table_row(name, {**row, "n": counts.get(name, 0)}))
+  lines.append(_table_row("**all**", {**results["metrics"],
+                                      "n": len(results["predictions"])}))
+  for name, row in (paper_rows or {}).items():
+    lines.append(_table_row(name, row))
+  return "\n".join(lines) + "\n"
+
+
+def format_confusion(confusion: Sequence[Sequence[int]],
+                     class_names: Sequence[str]) -> str:
+  """The confusion matrix as a Markdown table (rows: true, columns: predicted)."""
+  lines = ["| true \\ pred | " + " | ".join(class_names) + " |",
+           "|---" * (len(class_names) + 1) + "|"]
+  for name, row in zip(class_names, confusion):
+    lines.append(f"| {name} | " + " | ".join(str(int(c)) for c in row) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+  """Writes via a temp file in the same dir, then renames over `path`."""
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+                             suffix=".tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())  # the rename must never expose unwritten bytes
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be shared
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def _save_figure(fig: Figure, path: str) -> None:
+  buf = io.BytesIO()
+  fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+  _write_atomic(path, buf.getvalue())
+
+
+def _annotate_cells(ax: Axes, counts: np.ndarray, normalised: np.ndarray) -> None:
+  for (i, j), count in np.ndenumerate(counts):
+    colour = "white" if normalised[i, j] > 0.5 else "black"
+    ax.text(j, i, f"{count}\n{normalised[i, j]:.0%}", ha="center", va="center",
+            color=colour, fontsize=9)
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]] | np.ndarray,
+                   class_names: Sequence[str], path: str,
+                   title: str = "Confusion matrix (pooled over folds)") -> None:
+  """Saves a confusion-matrix PNG: counts in the cells, row-normalised colours.
+
+  Args:
+    confusion: [C, C] counts, rows = true class.
+    class_names: the C class names.
+    path: output .png path.
+    title: figure title.
+  """
+  counts = np.asarray(confusion, dtype=np.int64)
+  totals = counts.sum(axis=1, keepdims=True)
+  normalised = counts / np.maximum(totals, 1)  # a class with no sample stays 0
+  size = 2.0 + 0.9 * len(class_names)
+  fig = Figure(figsize=(size + 1.5, size))
+  ax = fig.add_subplot()
+  image = ax.imshow(normalised, cmap="Blues", vmin=0.0, vmax=1.0)
+  fig.colorbar(image, ax=ax, label="fraction of the true class (row)")
+  _annotate_cells(ax, counts, normalised)
+  ticks = np.arange(len(class_names))
+  ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+  ax.set_yticks(ticks, [f"{c} (n={t})" for c, t in zip(class_names, totals[:, 0])])
+  ax.set_xlabel("predicted class")
+  ax.set_ylabel("true class")
+  ax.set_title(title)
+  _save_figure(fig, path)
+
+
+def _metric_names(history: Mapping[str, Mapping[str, Sequence[float]]]) -> list[str]:
+  names: list[str] = []
+  for curves in history.values():
+    names += [m for m in curves if m not in names]
+  return names
+
+
+def _plot_mean(ax: Axes, curves: list[Sequence[float]]) -> None:
+  """Mean over the folds still running at each epoch (early stopping ends some)."""
+  length = max(len(c) for c in curves)
+  padded = np.full((len(curves), length), np.nan)
+  for i, c in enumerate(curves):
+    padded[i, :len(c)] = c
+  ax.plot(np.arange(1, length + 1), np.nanmean(padded, axis=0), color="black",
+          linewidth=2.2, label="mean over folds")
+
+
+def _plot_metric(ax: Axes, metric: str,
+                 history: Mapping[str, Mapping[str, Sequence[float]]],
+                 colours: Sequence[tuple[float, ...]]) -> None:
+  curves = []
+  for colour, (fold, fold_curves) in zip(colours, history.items()):
+    values = fold_curves.get(metric)
+    if values is not None and len(values) > 0:
+      ax.plot(np.arange(1, len(values) + 1), values, color=colour, linewidth=0.9,
+              alpha=0.6, label=fold)
+      curves.append(values)
+  if curves:
+    _plot_mean(ax, curves)
+  ax.set_title(metric)
+  ax.set_xlabel("epoch")
+  ax.grid(alpha=0.3)
+
+
+def plot_learning_curves(history: Mapping[str, Mapping[str, Sequence[float]]],
+                         path: str) -> None:
+  """Saves learning curves: one panel per metric, one thin line per fold.
+
+  A thick black line gives the mean over folds, which stays readable with
+  many folds (e.g. 26 LOSO subjects); the fold legend sits outside the axes.
+
+  Args:
+    history: {fold_name: {'train_loss': [...], 'val_loss': [...], ...}}.
+    path: output .png path.
+  """
+  names = _metric_names(history) or ["(no metrics)"]
+  ncols = min(len(names), 3)
+  nrows = -(-len(names) // ncols)
+  fig = Figure(figsize=(4.5 * ncols + 2.5, 4.0 * nrows))
+  axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+  cmap = _colour_map(len(history))
+  for ax, metric in zip(axes, names):
+    _plot_metric(ax, metric, history, cmap)
+  for ax in axes[len(names):]:
+    ax.set_visible(False)
+  handles, labels = axes[0].get_legend_handles_labels()
+  fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+             fontsize=7 if len(history) > 12 else 9,
+             ncol=1 + len(history) // 20, frameon=False)
+  fig.suptitle(f"Learning curves ({len(history)} folds)")
+  fig.tight_layout()
+  _save_figure(fig, path)
+
+
+def _colour_map(n: int) -> list[tuple[float, ...]]:
+  # 'turbo' keeps 26+ folds distinguishable; the default cycle repeats after 10.
+  return [colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, max(n, 1))]
+
+
+def write_report(workdir: str, results: dict,
+                 paper_rows: Mapping[str, Mapping[str, float]] | None = None,
+                 history: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+                 ) -> str:
+  """Writes results.json, results.md, confusion.png and learning_curves.png.
+
+  Args:
+    workdir: output directory (created if missing).
+    results: the dict from `build_results`.
+    paper_rows: the paper's numbers for `format_table`.
+    history: per-fold training curves; learning_curves.png only if given.
+
+  Returns:
+    The Markdown table text.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  results = to_jsonable(results)
+  _write_atomic(os.path.join(workdir, "results.json"),
+                json.dumps(results, indent=2).encode("utf-8"))
+  table = format_table(results, paper_rows)
+  markdown = (table + "\n### Confusion matrix (rows: true class)\n\n"
+              + format_confusion(results["confusion_matrix"], results["class_names"]))
+  _write_atomic(os.path.join(workdir, "results.md"), markdown.encode("utf-8"))
+  protocol = results.get("protocol", {})
+  title = f"Confusion matrix, {protocol.get('name', '?')} (pooled over folds)"
+  if protocol.get("selection") == "oracle":
+    title += "\nORACLE selection on test subjects: NOT leak-free"
+  plot_confusion(results["confusion_matrix"], results["class_names"],
+                 os.path.join(workdir, "confusion.png"), title=title)
+  if history:
+    plot_learning_curves(history, os.path.join(workdir, "learning_curves.png"))
+  return table

@@ -1,0 +1,30 @@
+"""Flax linen models, addressed by name through one registry.
+
+Every model follows one contract: `__call__(x, *, train) -> (logits, aux)`
+with channels-last frames `x` of shape `[B, T, H, W, C]` (or the model's own
+documented input) and `aux` a dict of extra outputs (features, maps).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+
+from mer_jax.errors import ConfigError
+from mer_jax.models import elrcn
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "elrcn_temporal_only": elrcn.ElrcnTemporalOnly,
+}
+
+
+def get(name: str, **kwargs: Any) -> nn.Module:
+  """Builds the model registered as `name` with constructor `kwargs`."""
+  if name not in MODELS:
+    raise ConfigError(
+        f"config.model_name={name!r} is not a model; expected one of {sorted(MODELS)}")
+  try:
+    return MODELS[name](**kwargs)
+  except TypeError as e:
+    raise ConfigError(f"config.model does not fit model {name!r}: {e}") from e

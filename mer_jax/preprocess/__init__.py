@@ -1,0 +1,1 @@
+"""How frames become model inputs: pure functions of arrays (numpy/OpenCV/JAX)."""

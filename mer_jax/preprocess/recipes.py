@@ -1,0 +1,64 @@
+"""Per-paper preprocessing recipes: which steps, in which order, with which parameters.
+
+A recipe is a pure function of one clip (uint8 `[T, H, W, 3]`, the frames
+onset..offset) and the recipe config; it returns the model input for that
+clip as float32 `[T', H', W', C]`. Recipes are looked up by
+`config.data.recipe.name`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import cv2
+import numpy as np
+
+from mer_jax.errors import ConfigError
+from mer_jax.preprocess import tim
+
+
+def to_gray(frames: np.ndarray) -> np.ndarray:
+  """RGB uint8 `[T, H, W, 3]` -> grey uint8 `[T, H, W, 1]` (ITU-R 601 luma, as OpenCV)."""
+  gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+  return np.stack(gray)[..., None]
+
+
+def resize(frames: np.ndarray, size: int) -> np.ndarray:
+  """Resizes every frame of `[T, H, W, C]` to `size x size` (area interpolation)."""
+  out = [cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames]
+  out = np.stack(out)
+  return out if out.ndim == 4 else out[..., None]  # cv2 drops a single channel.
+
+
+def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
+  """ELRCN temporal-only input: grey, resized, fixed length, intensities in [0, 1].
+
+  Recipe fields: image_size (50 in the paper), num_frames (10), grayscale,
+  temporal ('linear'; 'tim' arrives with the preprocessing library).
+  """
+  x = to_gray(frames) if recipe["grayscale"] else frames
+  x = resize(x, recipe["image_size"])
+  x = resample(x, recipe["num_frames"], recipe["temporal"])
+  return (x / 255.0).astype(np.float32)
+
+
+def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
+  """Resamples a clip to `length` frames with the named method."""
+  if method == "linear":
+    return tim.resample_linear(frames, length)
+  raise ConfigError(
+      f"config.data.recipe.temporal={method!r} is not available; expected 'linear' "
+      "(TIM is added by the preprocessing-library issue)")
+
+
+RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {
+    "pixels": pixels,
+}
+
+
+def get_recipe(name: str) -> Callable[[np.ndarray, Mapping], np.ndarray]:
+  """Returns the recipe called `name`, or raises ConfigError listing the known ones."""
+  if name not in RECIPES:
+    raise ConfigError(
+        f"config.data.recipe.name={name!r} is not a recipe; expected one of {sorted(RECIPES)}")
+  return RECIPES[name]

@@ -1,0 +1,1 @@
+"""Fold-parallel training: train state stacked over folds, vmapped steps, the loop."""

@@ -1,0 +1,132 @@
+"""Trains one group of folds side by side, with per-fold selection and checkpoints.
+
+Random numbers depend only on (seed, fold index, epoch), never on the group a
+fold lands in, so a fold's result does not depend on `folds_in_parallel`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import logging
+import jax
+import ml_collections
+import numpy as np
+import tqdm
+
+from mer_jax.train import fold_plan as fold_plan_lib
+from mer_jax.train.checkpoint import GroupCheckpointer
+from mer_jax.train.engine import FoldEngine
+from mer_jax.train.metric_writer import MetricWriter
+from mer_jax.train.outcomes import FoldOutcome
+from mer_jax.train.selection import FoldSelection
+
+HISTORY_KEYS = ("train_loss", "train_accuracy", "monitor_loss")
+
+
+def fold_keys(seed: int, ids: list[int], *path: int) -> jax.Array:
+  """One key per fold: key(seed) folded with the fold index, then `path`."""
+  def derive(i):
+    k = jax.random.fold_in(jax.random.key(seed), i)
+    for p in path:
+      k = jax.random.fold_in(k, p)
+    return k
+  return jax.vmap(derive)(np.maximum(np.asarray(ids), 0))
+
+
+def copy_host_array(x):
+  """Copies numpy leaves before an asynchronous save (the loop mutates them)."""
+  return np.copy(x) if isinstance(x, np.ndarray) else x
+
+
+class GroupRunner:
+  """Runs fold groups with one compiled engine."""
+
+  def __init__(self, engine: FoldEngine, plan: fold_plan_lib.FoldPlan,
+               config: ml_collections.ConfigDict, workdir: str, group_size: int):
+    self.engine, self.plan, self.cfg = engine, plan, config
+    self.workdir, self.group_size = workdir, group_size
+    self.writer = MetricWriter(workdir)
+
+  def run(self, g: int, ids: list[int]) -> list[FoldOutcome]:
+    """Trains group `g` (fold indices `ids`, -1 = padding) and tests its selected models."""
+    cfg, engine = self.cfg.train, self.engine
+    arrays = engine.put(self.plan.group_arrays(ids))
+    names = [self.plan.names[i] if i >= 0 else "<padding>" for i in ids]
+    states = engine.init(engine.put(fold_keys(self.cfg.seed, ids, 0)))
+    tree = {"states": states, "best": engine.select(np.zeros(len(ids), bool), states, states),
+            "selection": FoldSelection.create(np.asarray(ids) >= 0).as_dict(),
+            "history": {k: np.full((cfg.num_epochs, len(ids)), np.nan, np.float32)
+                        for k in HISTORY_KEYS},
+            "epoch": np.asarray(-1, np.int32)}
+    ckpt = GroupCheckpointer(os.path.join(self.workdir, "checkpoints",
+                                          f"folds_{ids[0]:03d}-{max(ids):03d}"))
+    if ckpt.latest_epoch() is not None:
+      tree = ckpt.restore(tree)
+    tree = self._train(tree, arrays, ids, names, ckpt)
+    ckpt.close()
+    _, logits = engine.evaluate(tree["best"], arrays["test"], arrays["n_test"])
+    return self._outcomes(tree, logits, ids, names)
+
+  def _train(self, tree: dict, arrays: dict, ids: list[int], names: list[str],
+             ckpt: GroupCheckpointer) -> dict:
+    cfg, engine = self.cfg.train, self.engine
+    sel = FoldSelection(**{k: np.asarray(v) for k, v in tree["selection"].items()})
+    history = {k: np.asarray(v) for k, v in tree["history"].items()}
+    states, best = tree["states"], tree["best"]
+    start = int(tree["epoch"]) + 1
+    folds = {"train": arrays["train"], "n_train": arrays["n_train"]}
+    g = ids[0] // self.group_size + 1
+    bar = tqdm.trange(start, cfg.num_epochs, initial=start, total=cfg.num_epochs,
+                      desc=f"folds {g}/{self.plan.num_groups(self.group_size)}",
+                      unit="epoch", disable=not cfg.progress_bar, leave=False)
+    for epoch in bar:
+      if not sel.active.any():
+        break
+      active = sel.active.copy()
+      states, m = engine.train_epoch(states, folds, engine.put(
+          fold_keys(self.cfg.seed, ids, 1, epoch)), active)
+      monitor = None
+      if cfg.selection != "last":
+        monitor, _ = engine.evaluate(states, arrays["monitor"], arrays["n_monitor"])
+      improved = sel.update(epoch, m["loss"], monitor, mode=cfg.selection,
+                            patience=cfg.patience, names=names)
+      best = engine.select(improved, states, best)
+      self._record(history, epoch, active, m, monitor, ids)
+      bar.set_postfix(active=int(sel.active.sum()), loss=f"{np.mean(m['loss'][active]):.3f}")
+      logging.log_every_n_seconds(
+          logging.INFO, "epoch %d: %d folds active, mean train loss %.4f, monitor loss %s",
+          30, epoch, active.sum(), np.mean(m["loss"][active]),
+          "-" if monitor is None else f"{np.mean(monitor[active]):.4f}")
+      tree = {"states": states, "best": best, "selection": sel.as_dict(), "history": history,
+              "epoch": np.asarray(epoch, np.int32)}
+      if (epoch + 1) % cfg.checkpoint_every_epochs == 0 or not sel.active.any():
+        ckpt.save(epoch, jax.tree.map(copy_host_array, tree))
+    return tree
+
+  def _record(self, history, epoch, active, m, monitor, ids) -> None:
+    """Stores the epoch's per-fold figures and writes them as scalars."""
+    values = {"train_loss": m["loss"], "train_accuracy": m["accuracy"],
+              "monitor_loss": monitor if monitor is not None else np.full(len(ids), np.nan)}
+    scalars = {}
+    for key, v in values.items():
+      history[key][epoch] = np.where(active, v, np.nan)
+      scalars.update({f"fold{i:02d}/{key}": float(v[f]) for f, i in enumerate(ids)
+                      if i >= 0 and active[f] and np.isfinite(v[f])})
+    self.writer.write_scalars(epoch, scalars)
+
+  def _outcomes(self, tree, logits, ids, names) -> list[FoldOutcome]:
+    sel = tree["selection"]
+    out = []
+    for f, i in enumerate(ids):
+      if i < 0:
+        continue
+      n = len(self.plan.folds[i].test)
+      trained = np.isfinite(np.asarray(tree["history"]["train_loss"])[:, f])
+      out.append(FoldOutcome(
+          name=names[f], test_indices=self.plan.folds[i].test.tolist(),
+          logits=logits[f, :n].tolist(), best_epoch=int(sel["best_epoch"][f]),
+          epochs_trained=int(trained.sum()), nan_epoch=int(sel["nan_epoch"][f]),
+          history={k: [float(x) for x in np.asarray(v)[:, f][trained]]
+                   for k, v in tree["history"].items()}))
+    return out

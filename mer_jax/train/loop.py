@@ -1,0 +1,97 @@
+"""The fold-parallel training loop: data -> folds -> train every fold -> evaluate -> report.
+
+Folds train in groups of `config.protocol.folds_in_parallel`; inside a group
+one compiled epoch function advances every fold at once. Each fold stops by
+itself (see selection). A finished fold's test predictions are written to
+`workdir/folds/`, a running group is checkpointed every epoch, so a killed
+run resumes where it stopped and ends with the same results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from absl import logging
+import jax
+import ml_collections
+import numpy as np
+
+from mer_jax import models
+from mer_jax.data import pipeline, protocols
+from mer_jax.eval import report
+from mer_jax.train import fold_plan, optim, outcomes, run_dir, sharding
+from mer_jax.train.engine import FoldEngine
+from mer_jax.train.group import GroupRunner
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Runs the experiment `config` in `workdir`; returns the results dict."""
+  run_dir.prepare(workdir, config.to_dict())
+  data = pipeline.load_experiment_data(config.data)
+  folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
+                               k=config.protocol.k, seed=config.seed)
+  plan = fold_plan.make_fold_plan(
+      data.samples, folds, selection=config.train.selection,
+      val_fraction=config.train.val_fraction, seed=config.seed,
+      eval_chunk=config.eval.batch_size)
+  logging.info("%d samples, %d classes, %d folds (%s)", len(data.samples),
+               len(data.class_names), len(folds), config.protocol.name)
+  runner = make_runner(config, data, plan, workdir)
+  done = outcomes.load_all(workdir, plan.names)
+  for g in range(plan.num_groups(runner.group_size)):
+    ids = plan.group_ids(g, runner.group_size)
+    if all(i < 0 or plan.names[i] in done for i in ids):
+      continue
+    for outcome in runner.run(g, ids):
+      outcomes.save(workdir, outcome)
+      done[outcome.name] = outcome
+  return write_results(config, data, plan, done, workdir)
+
+
+def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
+                plan: fold_plan.FoldPlan, workdir: str) -> GroupRunner:
+  """Builds the model, optimiser, mesh and compiled engine."""
+  batch = config.train.batch_size
+  steps_per_epoch = math.ceil(plan.sizes["train"] / batch)
+  model = models.get(config.model_name, num_classes=len(data.class_names), **config.model)
+  tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch)
+  group_size = max(1, min(config.protocol.folds_in_parallel, len(plan.folds)))
+  mesh = sharding.make_mesh(group_size)
+  logging.info("mesh %s; %d folds at once, %d steps per epoch", dict(mesh.shape),
+               group_size, steps_per_epoch)
+  inputs = {"frames": data.inputs["frames"], "label": data.labels}
+  engine = FoldEngine(model, tx, mesh, inputs, batch_size=batch,
+                      steps_per_epoch=steps_per_epoch, eval_chunk=config.eval.batch_size)
+  return GroupRunner(engine, plan, config, workdir, group_size)
+
+
+def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
+                  plan: fold_plan.FoldPlan, done: dict, workdir: str) -> dict:
+  """Pools the test predictions of every fold and writes the report (process 0)."""
+  preds = np.full(len(data.samples), -1, np.int64)
+  fold_of = [""] * len(data.samples)
+  for fold in plan.folds:
+    o = done[fold.name]
+    preds[o.test_indices] = o.predictions
+    for i in o.test_indices:
+      fold_of[i] = fold.name
+  tested = preds >= 0  # Every protocol tests each sample once; keep it honest anyway.
+  folds = protocols.describe_folds(data.samples, plan.folds)
+  for info, train, monitor in zip(folds, plan.train, plan.monitor):
+    info.update(n_fit=len(train), n_monitor=len(monitor),
+                **done[info["name"]].summary())
+  protocol = {"name": config.protocol.name, "label_scheme": config.data.label_scheme,
+              "num_folds": len(plan.folds), "selection": config.train.selection,
+              "datasets": list(config.data.datasets)}
+  idx = np.flatnonzero(tested)
+  results = report.build_results(
+      config=config.to_dict(), protocol=protocol, class_names=data.class_names,
+      samples=[data.samples[i] for i in idx], labels=data.labels[idx], preds=preds[idx],
+      fold_names=[fold_of[i] for i in idx], folds=folds)
+  if jax.process_index() == 0:
+    history = {name: o.history for name, o in done.items()}
+    table = report.write_report(workdir, results, paper_rows=config.eval.paper_rows.to_dict(),
+                                history=history)
+    print(table, flush=True)
+  return results

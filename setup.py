@@ -1,0 +1,43 @@
+"""mer_jax: fold-parallel facial micro-expression recognition in JAX/Flax.
+
+Installs from the package index only; nothing is downloaded at install or run
+time (pretrained weights are imported from files the user already has).
+"""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "jax>=0.10.2,<0.12",
+    "flax>=0.10.4,<0.13",
+    "optax>=0.2.4,<0.3",
+    "orbax-checkpoint>=0.11,<0.13",
+    "ml-collections>=1.0,<2",
+    "absl-py>=2.0,<3",
+    "numpy>=1.26,<3",
+    "opencv-contrib-python-headless>=4.8,<5",
+    "tensorflow-cpu>=2.16,<3",
+    "tensorflow-datasets>=4.9,<5",
+    "tensorboard>=2.16,<3",
+    "openpyxl>=3.1,<4",
+    "matplotlib>=3.8,<4",
+    "tqdm>=4.66,<5",
+]
+
+EXTRAS_REQUIRE = {
+    # Independent references the tests compare against.
+    "test": [
+        "pytest>=8,<10",
+        "scikit-learn>=1.4,<2",
+    ],
+}
+
+setup(
+    name="mer_jax",
+    version="0.1.0",
+    description="Facial micro-expression recognition in JAX/Flax: ELRCN, MER-RCNN, ATNet, "
+                "3D ResNet + Conv-LSTM, with all cross-validation folds trained at once.",
+    packages=find_packages(include=["mer_jax", "mer_jax.*"]),
+    python_requires=">=3.11,<3.14",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+)

@@ -1,0 +1,115 @@
+"""The fold-parallel engine end to end on the smoke config (4 CPU devices).
+
+Folds trained 4 at once must give the results of folds trained one by one,
+and a run killed after a checkpoint must resume to the same results.
+"""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from mer_jax.train import checkpoint, loop
+from mer_jax.train.engine import FoldEngine
+
+CONFIG = "configs/elrcn_temporal_only.py"
+
+
+def smoke_config(repo_root, **train):
+  import importlib.util
+  spec = importlib.util.spec_from_file_location("cfg", repo_root / CONFIG)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config("smoke")
+  config.train.update(num_epochs=3, **train)
+  return config
+
+
+def fold_logits(workdir: pathlib.Path) -> dict[str, np.ndarray]:
+  return {p.name: np.asarray(json.loads(p.read_text())["logits"])
+          for p in sorted((workdir / "folds").glob("*.json"))}
+
+
+@pytest.fixture(scope="module")
+def reference(repo_root, tmp_path_factory):
+  """Folds trained 4 at once on a ('fold': 4, 'data': 1) mesh."""
+  workdir = tmp_path_factory.mktemp("four_at_once")
+  config = smoke_config(repo_root)
+  config.protocol.folds_in_parallel = 4
+  return loop.train_and_evaluate(config, str(workdir)), workdir
+
+
+def test_one_fold_at_a_time_matches_four_at_once(repo_root, tmp_path, reference):
+  results4, dir4 = reference
+  config = smoke_config(repo_root)
+  config.protocol.folds_in_parallel = 1  # Mesh ('fold': 1, 'data': 4): batch split 4 ways.
+  results1 = loop.train_and_evaluate(config, str(tmp_path))
+  logits1, logits4 = fold_logits(tmp_path), fold_logits(dir4)
+  assert logits1.keys() == logits4.keys() and len(logits1) == 4
+  for name in logits1:
+    np.testing.assert_allclose(logits1[name], logits4[name], rtol=1e-4, atol=1e-5)
+  assert results1["metrics"] == pytest.approx(results4["metrics"])
+  assert [p["pred"] for p in results1["predictions"]] == \
+      [p["pred"] for p in results4["predictions"]]
+
+
+class Killed(Exception):
+  """Stands in for SIGKILL right after a checkpoint was committed."""
+
+
+def test_killed_run_resumes_to_the_same_results(repo_root, tmp_path, reference, monkeypatch):
+  results4, _ = reference
+  config = smoke_config(repo_root)
+  config.protocol.folds_in_parallel = 4
+  save = checkpoint.GroupCheckpointer.save
+
+  def save_then_die(self, epoch, tree):
+    save(self, epoch, tree)
+    self.close()
+    raise Killed(f"killed after epoch {epoch}")
+
+  monkeypatch.setattr(checkpoint.GroupCheckpointer, "save", save_then_die)
+  with pytest.raises(Killed):
+    loop.train_and_evaluate(config, str(tmp_path))
+  assert not (tmp_path / "results.json").exists()
+  monkeypatch.undo()
+
+  epochs_run = []
+  train_epoch = FoldEngine.train_epoch
+  def counting(self, *args):
+    epochs_run.append(1)
+    return train_epoch(self, *args)
+  monkeypatch.setattr(FoldEngine, "train_epoch", counting)
+  resumed = loop.train_and_evaluate(config, str(tmp_path))
+  assert len(epochs_run) == 2  # Epoch 0 came from the checkpoint.
+  assert resumed["metrics"] == pytest.approx(results4["metrics"], abs=1e-6)
+  on_disk = json.loads((tmp_path / "results.json").read_text())
+  assert on_disk["metrics"] == pytest.approx(results4["metrics"], abs=1e-6)
+
+
+def test_finished_run_is_not_trained_again(repo_root, reference, monkeypatch):
+  results4, dir4 = reference
+  config = smoke_config(repo_root)
+  config.protocol.folds_in_parallel = 2  # A speed knob: may change on resume.
+  monkeypatch.setattr(FoldEngine, "train_epoch", lambda *a: pytest.fail("trained again"))
+  again = loop.train_and_evaluate(config, str(dir4))
+  assert again["metrics"] == pytest.approx(results4["metrics"])
+
+
+def test_results_json_has_the_documented_keys(reference):
+  results, workdir = reference
+  on_disk = json.loads((workdir / "results.json").read_text())
+  for key in ("config", "protocol", "metrics", "per_dataset", "folds", "predictions"):
+    assert key in on_disk
+  assert set(on_disk["metrics"]) >= {"uf1", "uar", "accuracy"}
+  assert on_disk["per_dataset"]["synthetic"]["accuracy"] == results["metrics"]["accuracy"]
+  assert len(on_disk["folds"]) == 4
+  fold = on_disk["folds"][0]
+  assert fold["n_train"] == fold["n_fit"] + fold["n_monitor"] and fold["n_test"] > 0
+  subjects = {p["subject"] for p in on_disk["predictions"]}
+  assert len(subjects) == 4 and len(on_disk["predictions"]) == sum(
+      f["n_test"] for f in on_disk["folds"])
+  for name in ("results.md", "confusion.png", "learning_curves.png", "config.json"):
+    assert (workdir / name).stat().st_size > 0
+  assert list((workdir / "tensorboard").iterdir())
