@@ -18,6 +18,7 @@ import numpy as np
 import tqdm
 
 from mer_jax.data import labels as labels_lib
+from mer_jax.data import native
 from mer_jax.data import synthetic
 from mer_jax.data.sample import Sample
 from mer_jax.errors import ConfigError, DataError
@@ -43,7 +44,7 @@ def load_synthetic(data_cfg: Mapping) -> tuple[list[Sample], ClipReader]:
   """The built-in dataset: generated from `data.synthetic`, or read from `roots.synthetic`."""
   root = data_cfg["roots"].get("synthetic")
   if root:
-    return synthetic.load_native(root), read_from_disk
+    return native.load_native(root), read_from_disk
   spec = synthetic.SyntheticSpec(**dict(data_cfg["synthetic"]))
   data = synthetic.generate(spec)
   videos = {s.key: v for s, v in zip(data.samples, data.videos)}

@@ -1,26 +1,25 @@
-"""The built-in synthetic micro-expression dataset, its native layout and a CLI.
+"""The built-in synthetic micro-expression dataset and a CLI that writes it.
 
-Faces are drawn procedurally (numpy + OpenCV): per subject a face shape, skin
-tone, texture and features with soft edges, so that sub-pixel motion changes
-pixels smoothly. Each clip holds one micro-expression: Gaussian displacement
-bumps at facial landmarks following FACS action units (AU_TABLE), scaled by a
-profile 0 (onset) -> 1 (apex) -> 0 (offset), plus head jitter, illumination
-flicker and sensor noise drawn independently of the label.
+Faces are drawn procedurally by `face_drawing` (numpy + OpenCV): per subject a
+face shape, skin tone, texture and features with soft edges, so that sub-pixel
+motion changes pixels smoothly. Each clip holds one micro-expression: Gaussian
+displacement bumps at facial landmarks following FACS action units (AU_TABLE),
+scaled by a profile 0 (onset) -> 1 (apex) -> 0 (offset), plus head jitter,
+illumination flicker and sensor noise drawn independently of the label.
 
   data = generate(SyntheticSpec(num_subjects=4))
-  write_native(data, '/tmp/synth')     # annotations.csv + <subject>/<clip>/img<N>.png
-  samples = load_native('/tmp/synth')  # Sample.frame_paths filled
+  native.write_native(data, '/tmp/synth')     # see mer_jax.data.native
+  samples = native.load_native('/tmp/synth')  # Sample.frame_paths filled
 
 CLI: python -m mer_jax.data.synthetic --out=/tmp/synth --subjects=12
+(writes the native layout: annotations.csv + <subject>/<clip>/img<N>.png)
 """
 
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import math
-import os
 from typing import Sequence
 
 from absl import app
@@ -28,9 +27,10 @@ from absl import flags
 import cv2
 import numpy as np
 
+from mer_jax.data import face_drawing
+from mer_jax.data import native
 from mer_jax.data.sample import Sample
-from mer_jax.errors import ConfigError, DataError
-from mer_jax.preprocess import frames as frames_lib
+from mer_jax.errors import ConfigError
 
 # Emotion -> (sampling weight, ((AU combination, MEGC objective class), ...)).
 # The weights populate every class of 'casme2_5', 'three_class' (about 45/27/27
@@ -70,10 +70,7 @@ _BUMP_SIGMA = {"brow_inner": 0.035, "brow_mid": 0.035, "brow_outer": 0.035,
                "nose_wing": 0.03, "mouth_corner": 0.035, "upper_lip": 0.03,
                "lower_lip": 0.03, "chin": 0.045}
 _MIDLINE = ("upper_lip", "lower_lip", "chin")
-COLUMNS = ("subject", "clip", "onset", "apex", "offset", "emotion",
-           "action_units", "objective_class")
 _REF_SIZE = 64.0  # difficulty and jitter_px are in pixels at 64x64
-_Point = tuple[float, float]  # (u, v) in face units
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,143 +143,6 @@ def _check_spec(spec: SyntheticSpec) -> None:
       raise ConfigError(f"SyntheticSpec: {message} (got {spec})")
 
 
-# ---------------------------------------------------------------- drawing ---
-
-
-class _Painter:
-  """Draws soft shapes on a float RGB image [S, S, 3].
-
-  Coordinates are face units: (u, v) = (x, y) / S - 0.5, origin at the centre.
-  """
-
-  def __init__(self, size: int, background: np.ndarray):
-    self.size = size
-    self.v, self.u = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
-    self.img = background * (1.1 - 0.2 * (self.v + 0.5))[..., None]
-
-  def soft(self, sdf: np.ndarray) -> np.ndarray:
-    """Coverage from a signed distance in face units: ~1 px anti-aliased edge."""
-    return 0.5 + 0.5 * np.tanh(-2.0 * sdf * self.size)
-
-  def ellipse(self, c: _Point, axes: _Point, ring: float | None = None) -> np.ndarray:
-    """Coverage [S, S] of an ellipse, or of its outline of half-width `ring`."""
-    du, dv = self.u - c[0], self.v - c[1]
-    f = (du / axes[0]) ** 2 + (dv / axes[1]) ** 2 - 1
-    sdf = f / (2 * np.hypot(du / axes[0] ** 2, dv / axes[1] ** 2) + 1e-6)
-    return self.soft(sdf if ring is None else np.abs(sdf) - ring)
-
-  def stroke(self, p0: _Point, p1: _Point, width: float) -> np.ndarray:
-    """Coverage [S, S] of the segment p0-p1 with half-width `width`, round ends."""
-    bu, bv = p1[0] - p0[0], p1[1] - p0[1]
-    h = np.clip(((self.u - p0[0]) * bu + (self.v - p0[1]) * bv) / (bu**2 + bv**2), 0, 1)
-    return self.soft(np.hypot(self.u - p0[0] - h * bu, self.v - p0[1] - h * bv) - width)
-
-  def blob(self, c: _Point, sigma: float) -> np.ndarray:
-    """A Gaussian spot [S, S] peaking at 1 (soft shading)."""
-    return np.exp(-((self.u - c[0]) ** 2 + (self.v - c[1]) ** 2) / (2 * sigma**2))
-
-  def paint(self, alpha: np.ndarray, color, opacity: float = 1.0) -> None:
-    """Composites `color` ([3] or [S, S, 3]) with coverage alpha [S, S]."""
-    self.img += (opacity * alpha)[..., None] * (np.asarray(color, np.float32) - self.img)
-
-
-def _draw_subject(rng: np.random.Generator) -> dict:
-  """Samples one person: geometry in face units (fractions of the side), colours."""
-  u = rng.uniform
-  g = dict(face_a=u(0.27, 0.31), face_b=u(0.36, 0.40), eye_y=u(-0.10, -0.07),
-           eye_dx=u(0.11, 0.13), eye_w=u(0.05, 0.06), eye_h=u(0.02, 0.027),
-           brow_gap=u(0.07, 0.09), brow_len=u(0.05, 0.065), brow_th=u(0.01, 0.016),
-           brow_arch=u(0.0, 0.02), nose_y=u(0.06, 0.09), nose_w=u(0.03, 0.045),
-           mouth_y=u(0.17, 0.2), mouth_w=u(0.075, 0.1), mouth_h=u(0.02, 0.03),
-           chin_y=u(0.29, 0.32), hairline=u(-0.31, -0.25), angle=u(-4.0, 4.0))
-  tone = u(0.0, 1.0)
-  g["skin"] = ((1 - tone) * np.array([235.0, 200, 175]) + tone * np.array([125.0, 85, 65])
-               ) * u(0.95, 1.05, 3)
-  g["hair"] = u(15, 90) * np.array([1.0, u(0.75, 0.95), u(0.5, 0.8)])
-  g["background"] = u(70, 190) * u(0.85, 1.15, 3)  # muted lab backdrops
-  g["iris"] = rng.choice([[70.0, 45, 25], [60, 90, 130], [70, 100, 60]])
-  g["texture_seed"] = int(rng.integers(2**31))
-  return g
-
-
-def _make_texture(seed: int, size: int) -> np.ndarray:
-  """Smooth skin texture [S, S]: low-pass noise at two scales, about +-5%."""
-  rng = np.random.default_rng(seed)
-  tex = np.zeros((size, size), np.float32)
-  for sigma, amp in ((size / 40, 0.035), (size / 12, 0.03)):
-    n = cv2.GaussianBlur(rng.standard_normal((size, size), np.float32), (0, 0), sigma)
-    tex += amp * n / (n.std() + 1e-6)
-  return tex
-
-
-def _landmarks(g: dict) -> dict[str, tuple[float, float]]:
-  """One side's (u > 0) and the midline's landmarks (u, v) in face units."""
-  brow_y, ex, ey = g["eye_y"] - g["brow_gap"], g["eye_dx"], g["eye_y"]
-  return {"brow_inner": (ex - g["brow_len"], brow_y),
-          "brow_mid": (ex, brow_y - g["brow_arch"]),
-          "brow_outer": (ex + g["brow_len"], brow_y - 0.3 * g["brow_arch"]),
-          "upper_lid": (ex, ey - g["eye_h"]), "lower_lid": (ex, ey + g["eye_h"]),
-          "cheek": (ex + 0.01, g["nose_y"] - 0.01), "nose_wing": (g["nose_w"], g["nose_y"]),
-          "mouth_corner": (g["mouth_w"], g["mouth_y"]),
-          "upper_lip": (0.0, g["mouth_y"] - g["mouth_h"]),
-          "lower_lip": (0.0, g["mouth_y"] + g["mouth_h"]), "chin": (0.0, g["chin_y"])}
-
-
-def _draw_head(pen: _Painter, g: dict) -> None:
-  """Neck, hair, ears, the shaded and textured face, and the fringe."""
-  skin, a, b = g["skin"], g["face_a"], g["face_b"]
-  pen.paint(pen.stroke((0, 0.3), (0, 0.8), 0.14), skin * 0.8)
-  hair = pen.ellipse((0, -0.05), (a + 0.04, b + 0.03))
-  pen.paint(hair, g["hair"])
-  for k in (-1, 1):
-    pen.paint(pen.ellipse((k * a, g["eye_y"] + 0.03), (0.03, 0.055)), skin * 0.9)
-  r2 = np.clip((pen.u / a) ** 2 + (pen.v / b) ** 2, 0, 1)  # darker towards the rim
-  shade = (1 - 0.2 * r2) * (1 + _make_texture(g["texture_seed"], pen.size))
-  pen.paint(pen.ellipse((0, 0), (a, b)), shade[..., None] * skin)
-  pen.paint(hair * pen.soft(pen.v - g["hairline"] - 0.12 * (pen.u / a) ** 2), g["hair"])
-
-
-def _draw_side(pen: _Painter, g: dict, k: int) -> None:
-  """Cheek, fold, brow, eye and nose wing of one side (k = -1 left, +1 right)."""
-  skin = g["skin"]
-  q = {n: (k * uv[0], uv[1]) for n, uv in _landmarks(g).items()}
-  pen.paint(pen.blob(q["cheek"], 0.04), skin * [1.05, 0.85, 0.85], 0.3)
-  pen.paint(pen.stroke((k * (g["nose_w"] + 0.01), g["nose_y"] + 0.01),
-                       (k * (g["mouth_w"] + 0.02), g["mouth_y"] + 0.01), 0.004),
-            skin * 0.75, 0.5)  # nasolabial fold
-  for p0, p1 in (("brow_inner", "brow_mid"), ("brow_mid", "brow_outer")):
-    pen.paint(pen.stroke(q[p0], q[p1], g["brow_th"]), g["hair"] * 1.1)
-  eye, axes = (k * g["eye_dx"], g["eye_y"]), (g["eye_w"], g["eye_h"])
-  sclera = pen.ellipse(eye, axes)
-  pen.paint(sclera, [225, 220, 215])
-  pen.paint(sclera * pen.ellipse(eye, (0.95 * g["eye_h"],) * 2), g["iris"])
-  pen.paint(sclera * pen.ellipse(eye, (0.4 * g["eye_h"],) * 2), [15, 10, 10])
-  pen.paint(pen.ellipse(eye, axes, ring=0.006), g["hair"] * 0.6)
-  pen.paint(pen.ellipse(q["nose_wing"], (0.018, 0.014)), skin * 0.7, 0.7)
-  pen.paint(pen.ellipse((k * g["nose_w"] * 0.5, g["nose_y"] + 0.01), (0.012, 0.006)),
-            skin * 0.35)  # nostril
-
-
-def _draw_mouth(pen: _Painter, g: dict) -> None:
-  """Lips, the line between them, the shadow below and the chin crease."""
-  skin, my, mw, mh = g["skin"], g["mouth_y"], g["mouth_w"], g["mouth_h"]
-  pen.paint(pen.ellipse((0, my), (mw, mh)), skin * [0.85, 0.55, 0.55])
-  pen.paint(pen.stroke((-0.95 * mw, my), (0.95 * mw, my), 0.005), skin * [0.4, 0.25, 0.25])
-  pen.paint(pen.ellipse((0, my + mh + 0.025), (0.04, 0.01)), skin * 0.8, 0.5)
-  chin = pen.ellipse((0, g["chin_y"]), (0.06, 0.025), ring=0.008) * (pen.v > g["chin_y"])
-  pen.paint(chin, skin * 0.7, 0.4)
-
-
-def _render_neutral(g: dict, size: int) -> np.ndarray:
-  """Draws a subject's upright neutral face: float32 [S, S, 3] in 0..255."""
-  pen = _Painter(size, g["background"])
-  _draw_head(pen, g)
-  _draw_side(pen, g, -1)
-  _draw_side(pen, g, 1)
-  _draw_mouth(pen, g)
-  return pen.img.astype(np.float32)
-
-
 # ------------------------------------------------------------- expression ---
 
 
@@ -308,7 +168,7 @@ def _make_field(moves: list, g: dict, pose: np.ndarray, amplitude: float,
   """Expression displacement [S, S, 2] (dx, dy) in px with peak |d| = amplitude."""
   if not moves or amplitude == 0:
     return np.zeros((size, size, 2), np.float32)
-  lm = _landmarks(g)
+  lm = face_drawing.landmarks(g)
   bumps = [((side * lm[n][0], lm[n][1]), (side * dx * s, dy * s), _BUMP_SIGMA[n])
            for n, (dx, dy), s in moves for side in ((1,) if n in _MIDLINE else (-1, 1))]
   centres, vectors, sigmas = (np.asarray(t, np.float32) for t in zip(*bumps))
@@ -410,8 +270,8 @@ def generate(spec: SyntheticSpec = SyntheticSpec()) -> SyntheticData:
   emotions = assign_emotions(spec)
   clips = []
   for s in range(spec.num_subjects):
-    g = _draw_subject(np.random.default_rng([spec.seed, 1, s]))
-    face = _render_neutral(g, spec.image_size)
+    g = face_drawing.draw_subject(np.random.default_rng([spec.seed, 1, s]))
+    face = face_drawing.render_neutral(g, spec.image_size)
     clips += [_make_clip(spec, s, c, emotions[s * spec.clips_per_subject + c], g, face)
               for c in range(spec.clips_per_subject)]
   samples, videos, flows = (list(t) for t in zip(*clips))
@@ -424,115 +284,6 @@ def summarize(samples: Sequence[Sample]) -> str:
   subjects = len({s.subject for s in samples})
   return (f"{len(samples)} samples, {subjects} subjects: "
           + " ".join(f"{e}={n}" for e, n in counts))
-
-
-# ---------------------------------------------------------- native layout ---
-
-
-def write_native(data: SyntheticData, out_dir: str) -> str:
-  """Writes out_dir/annotations.csv and out_dir/<subject>/<clip>/img<N>.png.
-
-  N is the absolute frame number (onset..offset), as in the real corpora.
-  Returns the path of the annotation file.
-  """
-  for s, video in zip(data.samples, data.videos):
-    folder = os.path.join(out_dir, s.subject, s.clip)
-    if os.path.isdir(folder):  # frames of an earlier run would not match onset..offset
-      for old in frames_lib.list_frame_files(folder):
-        os.remove(old)
-    frames_lib.write_frames(video, folder, s.onset)
-  path = os.path.join(out_dir, "annotations.csv")
-  with open(path, "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(COLUMNS)
-    writer.writerows([s.subject, s.clip, s.onset, s.apex, s.offset, s.emotion,
-                      s.action_units, "" if s.objective_class is None else s.objective_class]
-                     for s in data.samples)
-  return path
-
-
-def _parse_int(where: str, row: dict, field: str) -> int | None:
-  """row[field] as an int (None if empty), or DataError naming file, line, field."""
-  text = (row[field] or "").strip()
-  try:
-    return int(text) if text else None
-  except ValueError:
-    raise DataError(f"{where}, field {field!r}: expected an integer, got {text!r}"
-                    ) from None
-
-
-def _list_frames(where: str, folder: str, onset: int, offset: int) -> tuple[str, ...]:
-  """The frame files of `folder`, which must be exactly onset..offset."""
-  try:
-    paths = frames_lib.list_frame_files(folder)
-  except DataError as e:
-    raise DataError(f"{where}: {e}") from None
-  numbers = [frames_lib.frame_number(p) for p in paths]
-  if numbers != list(range(onset, offset + 1)):
-    missing = sorted(set(range(onset, offset + 1)) - set(numbers))
-    raise DataError(f"{where}: frame files in {folder} do not match onset..offset "
-                    f"{onset}..{offset}: found {len(numbers)} files numbered "
-                    f"{numbers[:1]}..{numbers[-1:]}, missing {missing[:10]}")
-  return tuple(paths)
-
-
-def _parse_row(where: str, row: dict, root: str, dataset: str,
-               apex_source: str) -> Sample:
-  """One annotation row -> a validated Sample with its frame_paths."""
-  text = {k: (row[k] or "").strip() for k in ("subject", "clip", "emotion", "action_units")}
-  for field in ("subject", "clip", "emotion"):
-    if not text[field]:
-      raise DataError(f"{where}, field {field!r}: empty")
-  onset, apex, offset = (_parse_int(where, row, f) for f in ("onset", "apex", "offset"))
-  if None in (onset, apex, offset):
-    raise DataError(f"{where}: onset, apex and offset must all be given")
-  if not onset <= apex <= offset:
-    raise DataError(f"{where}, field 'apex': apex {apex} is outside onset..offset "
-                    f"{onset}..{offset}")
-  folder = os.path.join(root, text["subject"], text["clip"])
-  return Sample(dataset=dataset, subject=text["subject"], clip=text["clip"],
-                emotion=text["emotion"].lower(), onset=onset, apex=apex, offset=offset,
-                apex_source=apex_source, action_units=text["action_units"],
-                objective_class=_parse_int(where, row, "objective_class"),
-                frame_paths=_list_frames(where, folder, onset, offset))
-
-
-def load_native(root: str, dataset: str = "synthetic",
-                apex_source: str = "synthetic") -> list[Sample]:
-  """Reads a dataset in the native layout (as `write_native` writes it).
-
-  Args:
-    root: folder with annotations.csv and <subject>/<clip>/img<N>.png.
-    dataset: the value of `Sample.dataset`.
-    apex_source: the value of `Sample.apex_source` (the CSV has no column).
-
-  Returns:
-    The samples in file order, frame_paths sorted by frame number.
-
-  Raises:
-    DataError: naming the file, line and field, when the CSV or a column is
-      missing, a frame number is not an integer, apex is outside
-      onset..offset, a clip repeats, or the frame files do not match.
-  """
-  path = os.path.join(root, "annotations.csv")
-  if not os.path.isfile(path):
-    raise DataError(f"{path}: annotation file not found (native layout expected)")
-  with open(path, newline="") as f:
-    reader = csv.DictReader(f)
-    header = [h.strip() for h in reader.fieldnames or []]
-    if missing := [c for c in COLUMNS if c not in header]:
-      raise DataError(f"{path}, line 1 (header): missing column(s) {missing}; "
-                      f"expected {list(COLUMNS)}, found {header}")
-    reader.fieldnames = header
-    rows = list(reader)
-  samples, seen = [], {}
-  for line, row in enumerate(rows, start=2):
-    sample = _parse_row(f"{path}, line {line}", row, root, dataset, apex_source)
-    if (key := (sample.subject, sample.clip)) in seen:
-      raise DataError(f"{path}, line {line}: clip {key} repeats line {seen[key]}")
-    seen[key] = line
-    samples.append(sample)
-  return samples
 
 
 # -------------------------------------------------------------------- CLI ---
@@ -561,7 +312,7 @@ def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
   spec = SyntheticSpec(num_subjects=fv.subjects, clips_per_subject=fv.clips_per_subject,
                        image_size=fv.image_size, difficulty=fv.difficulty, seed=fv.seed)
   data = generate(spec)
-  write_native(data, fv.out)
+  native.write_native(data, fv.out)
   print(f"{fv.out} ({fv.layout}, {spec.image_size}x{spec.image_size}): "
         f"{summarize(data.samples)}")
 

@@ -34,12 +34,16 @@ def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   """ELRCN temporal-only input: grey, resized, fixed length, intensities in [0, 1].
 
   Recipe fields: image_size (50 in the paper), num_frames (10), grayscale,
-  temporal ('linear'; 'tim' arrives with the preprocessing library).
+  temporal ('linear'; 'tim' arrives with the preprocessing library),
+  subtract_onset (not in the paper, off in its config: every frame minus the
+  first, so the static face cancels and only the motion is left).
   """
   x = to_gray(frames) if recipe["grayscale"] else frames
   x = resize(x, recipe["image_size"])
-  x = resample(x, recipe["num_frames"], recipe["temporal"])
-  return (x / 255.0).astype(np.float32)
+  x = resample(x, recipe["num_frames"], recipe["temporal"]) / 255.0
+  if recipe["subtract_onset"]:
+    x = x - x[:1]
+  return x.astype(np.float32)
 
 
 def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:

@@ -1,12 +1,11 @@
-"""Tests for mer_jax.data.synthetic: the generator, its native layout and CLI.
+"""Tests for mer_jax.data.synthetic: the generator and its CLI.
 
 Checks that the expressions are subtle (~1 px at 64x64), sit where the action
 units say, are learnable across subjects at difficulty 1 and not at 0 (so the
-nuisances carry no label), and that the disk layout round-trips exactly.
+nuisances carry no label), and that the CLI writes a readable native layout
+(the layout itself is tested in test_native.py).
 """
 
-import csv
-import dataclasses
 import os
 import re
 import subprocess
@@ -20,9 +19,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mer_jax.data import labels
+from mer_jax.data import native
 from mer_jax.data import synthetic
-from mer_jax.errors import ConfigError, DataError
-from mer_jax.preprocess import frames as frames_lib
+from mer_jax.errors import ConfigError
 
 QUIET = dict(jitter_px=0.0, flicker=0.0, noise_std=0.0)  # expression only
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -208,79 +207,6 @@ def test_learnable_across_subjects_only_when_there_is_an_expression():
   assert _loso_accuracy(synthetic.generate(synthetic.SyntheticSpec(difficulty=0.0))) < 0.5
 
 
-# ------------------------------------------------------------ native layout ---
-
-
-def test_native_round_trip_gives_back_samples_and_pixels(tmp_path):
-  data = synthetic.generate(_spec())
-  csv_path = synthetic.write_native(data, str(tmp_path))
-  with open(csv_path) as f:
-    assert next(csv.reader(f)) == list(synthetic.COLUMNS)
-  loaded = synthetic.load_native(str(tmp_path))
-  assert [dataclasses.replace(s, frame_paths=()) for s in loaded] == data.samples
-  for s, video in zip(loaded, data.videos):
-    assert os.path.basename(s.frame_paths[0]) == f"img{s.onset}.png"
-    assert [frames_lib.frame_number(p) for p in s.frame_paths] == list(
-        range(s.onset, s.offset + 1))
-    np.testing.assert_array_equal(frames_lib.read_frames(s.frame_paths), video)
-  # Writing another dataset over it replaces the old frames instead of mixing them.
-  other = synthetic.generate(_spec(seed=5))
-  synthetic.write_native(other, str(tmp_path))
-  assert [dataclasses.replace(s, frame_paths=()) for s in synthetic.load_native(
-      str(tmp_path))] == other.samples
-
-
-@pytest.fixture()
-def native_root(tmp_path) -> str:
-  data = synthetic.generate(_spec(num_subjects=1, clips_per_subject=2))
-  synthetic.write_native(data, str(tmp_path))
-  return str(tmp_path)
-
-
-def _edit_csv(root: str, edit) -> str:
-  """Rewrites annotations.csv through edit(rows: list[list[str]])."""
-  path = os.path.join(root, "annotations.csv")
-  with open(path, newline="") as f:
-    rows = list(csv.reader(f))
-  edit(rows)
-  with open(path, "w", newline="") as f:
-    csv.writer(f).writerows(rows)
-  return path
-
-
-def test_missing_column_is_named(native_root):
-  path = _edit_csv(native_root, lambda rows: [r.pop(3) for r in rows])  # apex
-  with pytest.raises(DataError, match=re.escape(path) + r", line 1.*\['apex'\]"):
-    synthetic.load_native(native_root)
-
-
-def test_non_integer_frame_number_is_named(native_root):
-  path = _edit_csv(native_root, lambda rows: rows[2].__setitem__(2, "12a"))
-  with pytest.raises(DataError, match=re.escape(path) + ", line 3, field 'onset'.*'12a'"):
-    synthetic.load_native(native_root)
-
-
-def test_apex_outside_onset_offset_is_named(native_root):
-  def move_apex(rows):
-    rows[1][3] = str(int(rows[1][4]) + 5)  # apex after offset
-  path = _edit_csv(native_root, move_apex)
-  with pytest.raises(DataError, match=re.escape(path) + ", line 2, field 'apex'.*outside"):
-    synthetic.load_native(native_root)
-
-
-def test_missing_frame_file_is_named(native_root):
-  sample = synthetic.load_native(native_root)[1]
-  os.remove(os.path.join(native_root, sample.subject, sample.clip, f"img{sample.apex}.png"))
-  with pytest.raises(DataError, match=rf"line 3: frame files in .*{sample.clip} do not "
-                     rf"match.*missing \[{sample.apex}\]"):
-    synthetic.load_native(native_root)
-
-
-def test_missing_annotation_file_is_named(tmp_path):
-  with pytest.raises(DataError, match="annotations.csv: annotation file not found"):
-    synthetic.load_native(str(tmp_path))
-
-
 # --------------------------------------------------------------------- CLI ---
 
 
@@ -292,7 +218,7 @@ def test_cli_writes_native_layout_and_prints_summary(tmp_path):
       cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
   assert result.returncode == 0, result.stderr
   assert "6 samples, 2 subjects" in result.stdout
-  samples = synthetic.load_native(str(out))
+  samples = native.load_native(str(out))
   assert len(samples) == 6 and os.path.isfile(samples[0].frame_paths[-1])
   bad = subprocess.run([sys.executable, "-m", "mer_jax.data.synthetic", f"--out={out}",
                         "--layout=casme2"], cwd=ROOT, capture_output=True, text=True,

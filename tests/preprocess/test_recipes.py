@@ -1,0 +1,43 @@
+"""Temporal resampling and the pixel recipe against independent references."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mer_jax.errors import ConfigError
+from mer_jax.preprocess import recipes, tim
+
+
+def test_linear_resampling_equals_numpy_interp_per_pixel():
+  rng = np.random.default_rng(0)
+  clip = rng.uniform(size=(7, 3, 4, 2))
+  for length in (1, 4, 10, 13):
+    got = tim.resample_linear(clip, length)
+    pos = np.linspace(0, 6, length)
+    want = np.apply_along_axis(lambda v: np.interp(pos, np.arange(7), v), 0, clip)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_single_frame_is_repeated_and_empty_clip_is_an_error():
+  frame = np.ones((1, 2, 2, 1))
+  assert tim.resample_linear(frame, 3).shape == (3, 2, 2, 1)
+  with pytest.raises(ValueError):
+    tim.resample_linear(frame[:0], 3)
+
+
+def test_pixels_recipe_equals_opencv_steps():
+  rng = np.random.default_rng(1)
+  clip = rng.integers(0, 256, size=(6, 20, 24, 3), dtype=np.uint8)
+  recipe = {"name": "pixels", "image_size": 8, "num_frames": 6, "grayscale": True,
+            "temporal": "linear", "subtract_onset": False}
+  got = recipes.pixels(clip, recipe)
+  want = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (8, 8),
+                              interpolation=cv2.INTER_AREA) for f in clip]) / 255.0
+  np.testing.assert_allclose(got[..., 0], want, atol=1e-6)
+
+
+def test_unknown_recipe_or_resampling_is_a_config_error():
+  with pytest.raises(ConfigError, match="not a recipe"):
+    recipes.get_recipe("magic")
+  with pytest.raises(ConfigError, match="temporal='tim' is not available"):
+    recipes.resample(np.zeros((2, 1, 1, 1)), 3, "tim")

@@ -1,0 +1,40 @@
+"""The command line: clear one-line errors for bad input, exit status 2, no traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+SMOKE = "--config=configs/elrcn_temporal_only.py:smoke"
+
+
+def run_main(repo_root, *args, timeout=300):
+  return subprocess.run([sys.executable, "-m", "mer_jax.main", *args], cwd=repo_root,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config.train.bogus=3"], "cannot apply the config override(s) --config.train.bogus=3"),
+    (["--config.train.num_epochs=many"], "--config.train.num_epochs=many"),
+    (["--config.data.datasets=('casme2',)"], "'casme2', which has no adapter yet"),
+    (["--config.data.synthetic.num_subjects=1"], "empty training set"),
+    (["--config.data.label_scheme=nine_class"], "is not a label scheme"),
+    (["--config.model_name=vgg99"], "is not a model"),
+])
+def test_bad_input_is_one_clear_line(repo_root, tmp_path, args, message):
+  out = run_main(repo_root, SMOKE, f"--workdir={tmp_path / 'run'}", *args)
+  assert out.returncode == 2, out.stderr[-3000:]
+  assert message in out.stderr
+  assert "Traceback" not in out.stderr
+
+
+def test_workdir_that_is_a_file(repo_root, tmp_path):
+  (tmp_path / "file").write_text("")
+  out = run_main(repo_root, SMOKE, f"--workdir={tmp_path / 'file'}")
+  assert out.returncode == 2 and "is not a writable directory" in out.stderr
+
+
+def test_smoke_run_prints_the_table(repo_root, tmp_path):
+  out = run_main(repo_root, SMOKE, f"--workdir={tmp_path}")
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert "| **all** |" in out.stdout and (tmp_path / "results.json").exists()
