@@ -35,7 +35,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data.recipe = dict(name="pixels", image_size=50, num_frames=10, grayscale=True,
                        temporal="tim", subtract_onset=False)
   c.data.synthetic = dict(num_subjects=12, clips_per_subject=15, image_size=64,
-                          difficulty=1.0, seed=0)
+                          difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0, seed=0)
 
   c.protocol = dict(name="loso", k=5, folds_in_parallel=26)
 
@@ -64,8 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model.lstm_features = (256, 128)
     c.train.update(num_epochs=30, batch_size=16, patience=8)
   if variant == "smoke":
-    c.data.synthetic = dict(num_subjects=4, clips_per_subject=6, image_size=32,
-                            difficulty=1.0, seed=0)
+    c.data.synthetic.update(num_subjects=4, clips_per_subject=6, image_size=32)
     c.data.recipe.update(image_size=12, num_frames=4)
     c.protocol.folds_in_parallel = 4
     c.model.lstm_features = (8,)

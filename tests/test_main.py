@@ -20,6 +20,9 @@ def run_main(repo_root, *args, timeout=300):
     (["--config.data.synthetic.num_subjects=1"], "empty training set"),
     (["--config.data.label_scheme=nine_class"], "is not a label scheme"),
     (["--config.model_name=vgg99"], "is not a model"),
+    (["--config.train.selection=best_on_test"], "config.train.selection='best_on_test'"),
+    (["--config.train.val_fraction=1.5"], "config.train.val_fraction must be in (0, 1)"),
+    (["--config.data.synthetic.clips_per_subject=0"], "need >= 1 subject and clip"),
 ])
 def test_bad_input_is_one_clear_line(repo_root, tmp_path, args, message):
   out = run_main(repo_root, SMOKE, f"--workdir={tmp_path / 'run'}", *args)

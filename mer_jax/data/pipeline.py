@@ -45,7 +45,10 @@ def load_synthetic(data_cfg: Mapping) -> tuple[list[Sample], ClipReader]:
   root = data_cfg["roots"].get("synthetic")
   if root:
     return native.load_native(root), read_from_disk
-  spec = synthetic.SyntheticSpec(**dict(data_cfg["synthetic"]))
+  try:
+    spec = synthetic.SyntheticSpec(**dict(data_cfg["synthetic"]))
+  except TypeError as e:
+    raise ConfigError(f"config.data.synthetic: {e}") from e
   data = synthetic.generate(spec)
   videos = {s.key: v for s, v in zip(data.samples, data.videos)}
   return data.samples, lambda s: videos[s.key]

@@ -291,7 +291,7 @@ def split_validation(samples: Sequence[Sample], train: Sequence[int] | np.ndarra
     ProtocolError: fewer than 2 training subjects.
   """
   if not 0.0 < fraction < 1.0:
-    raise ConfigError(f"validation fraction must be in (0, 1), got {fraction}")
+    raise ConfigError(f"config.train.val_fraction must be in (0, 1), got {fraction}")
   train = np.sort(np.asarray(train, dtype=np.int64))
   subjects = _subject_ids(samples)[train] if train.size else np.array([], object)
   names = np.unique(subjects)

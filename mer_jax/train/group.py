@@ -100,7 +100,8 @@ class GroupRunner:
           "-" if monitor is None else f"{np.mean(monitor[active]):.4f}")
       tree = {"states": states, "best": best, "selection": sel.as_dict(), "history": history,
               "epoch": np.asarray(epoch, np.int32)}
-      if (epoch + 1) % cfg.checkpoint_every_epochs == 0 or not sel.active.any():
+      last = epoch == cfg.num_epochs - 1 or not sel.active.any()
+      if (epoch + 1) % cfg.checkpoint_every_epochs == 0 or last:
         ckpt.save(epoch, jax.tree.map(copy_host_array, tree))
     return tree
 

@@ -20,13 +20,15 @@ import numpy as np
 from mer_jax import models
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import report
-from mer_jax.train import fold_plan, optim, outcomes, run_dir, sharding
+from mer_jax.errors import ConfigError
+from mer_jax.train import fold_plan, optim, outcomes, run_dir, selection, sharding
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Runs the experiment `config` in `workdir`; returns the results dict."""
+  check_train_config(config.train)
   run_dir.prepare(workdir, config.to_dict())
   data = pipeline.load_experiment_data(config.data)
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
@@ -47,6 +49,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       outcomes.save(workdir, outcome)
       done[outcome.name] = outcome
   return write_results(config, data, plan, done, workdir)
+
+
+def check_train_config(train: ml_collections.ConfigDict) -> None:
+  """Rejects values of `config.train` that would fail deep inside the loop."""
+  if train.selection not in selection.MODES:
+    raise ConfigError(f"config.train.selection={train.selection!r}; expected one of "
+                      f"{selection.MODES}")
+  for field in ("num_epochs", "batch_size", "checkpoint_every_epochs"):
+    if train[field] < 1:
+      raise ConfigError(f"config.train.{field}={train[field]} must be at least 1")
+  if train.patience < 0:
+    raise ConfigError(f"config.train.patience={train.patience} must be >= 0")
 
 
 def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
