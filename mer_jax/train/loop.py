@@ -10,7 +10,6 @@ run resumes where it stopped and ends with the same results.
 from __future__ import annotations
 
 import math
-import os
 
 from absl import logging
 import jax
@@ -94,6 +93,7 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
   folds = protocols.describe_folds(data.samples, plan.folds)
   for info, train, monitor in zip(folds, plan.train, plan.monitor):
     info.update(n_fit=len(train), n_monitor=len(monitor),
+                monitor_subjects=sorted({protocols.subject_id(data.samples[i]) for i in monitor}),
                 **done[info["name"]].summary())
   protocol = {"name": config.protocol.name, "label_scheme": config.data.label_scheme,
               "num_folds": len(plan.folds), "selection": config.train.selection,

@@ -107,6 +107,9 @@ def test_results_json_has_the_documented_keys(reference):
   assert len(on_disk["folds"]) == 4
   fold = on_disk["folds"][0]
   assert fold["n_train"] == fold["n_fit"] + fold["n_monitor"] and fold["n_test"] > 0
+  for fold in on_disk["folds"]:  # Validation subjects come from the training subjects only.
+    assert fold["monitor_subjects"] and not set(fold["monitor_subjects"]) & set(
+        fold["test_subjects"])
   subjects = {p["subject"] for p in on_disk["predictions"]}
   assert len(subjects) == 4 and len(on_disk["predictions"]) == sum(
       f["n_test"] for f in on_disk["folds"])
