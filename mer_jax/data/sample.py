@@ -23,8 +23,8 @@ class Sample:
     onset: absolute frame number of the onset frame.
     apex: absolute frame number of the apex frame.
     offset: absolute frame number of the offset frame.
-    apex_source: where `apex` came from: 'annotation', 'middle' (fallback
-      to the middle frame), 'flow_peak' or 'synthetic'.
+    apex_source: where `apex` came from: 'annotated', 'midpoint',
+      'frame_difference', 'flow_peak' or 'synthetic' (see data/apex.py).
     action_units: FACS action units as annotated ('4+7+L10'), '' if none.
     objective_class: MEGC objective class 1-7, or None when not annotated.
     frame_paths: frame files from onset to offset, sorted by frame number;
@@ -38,7 +38,7 @@ class Sample:
   onset: int
   apex: int
   offset: int
-  apex_source: str = "annotation"
+  apex_source: str = "annotated"
   action_units: str = ""
   objective_class: int | None = None
   frame_paths: tuple[str, ...] = ()
@@ -52,3 +52,35 @@ class Sample:
   def num_frames(self) -> int:
     """Number of frames from onset to offset, inclusive."""
     return self.offset - self.onset + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Exclusion:
+  """A sample an adapter left out, or kept after repairing it, and why.
+
+  Attributes:
+    key: 'dataset/subject/clip' of the sample (as `Sample.key`).
+    reason: what was wrong, naming the file, row and field.
+    repaired: True when the sample was kept after a repair (e.g. its missing
+      apex set to the midpoint); False when it was left out.
+  """
+
+  key: str
+  reason: str
+  repaired: bool = False
+
+
+@dataclasses.dataclass
+class Scan:
+  """What an adapter found under a dataset root."""
+
+  samples: list[Sample]
+  exclusions: list[Exclusion]
+
+  @property
+  def excluded(self) -> list[Exclusion]:
+    return [e for e in self.exclusions if not e.repaired]
+
+  @property
+  def repaired(self) -> list[Exclusion]:
+    return [e for e in self.exclusions if e.repaired]

@@ -1,0 +1,57 @@
+"""Where a clip's apex frame comes from: the annotation, or an estimate.
+
+SMIC annotates no apex, CASME II marks some as '/', and one SAMM copy has
+apexes outside onset..offset, so the apex source is a choice
+(`config.data.apex`), recorded in every `Sample.apex_source`:
+  'annotated': the annotation where it is valid (onset <= apex <= offset);
+    otherwise the midpoint, and the sample is listed as repaired.
+  'midpoint': onset + (offset - onset) // 2 for every clip.
+  'frame_difference': the frame that differs most from the onset frame (mean
+    absolute grey difference); reads the frames.
+  'flow_peak': the optical-flow magnitude peak (needs the flow module of the
+    preprocessing library; not available yet).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from mer_jax.data.sample import Exclusion
+from mer_jax.errors import ConfigError
+from mer_jax.preprocess import frames as frames_lib
+
+POLICIES = ("annotated", "midpoint", "frame_difference", "flow_peak")
+
+
+def midpoint(onset: int, offset: int) -> int:
+  return onset + (offset - onset) // 2
+
+
+def frame_difference_peak(frame_paths: Sequence[str], onset: int) -> int:
+  """Absolute frame number of the frame most different from the first (onset) one."""
+  video = frames_lib.read_frames(frame_paths).astype(np.float32).mean(axis=-1)  # [T, H, W]
+  diff = np.abs(video - video[:1]).mean(axis=(1, 2))
+  return onset + int(np.argmax(diff))
+
+
+def resolve(key: str, onset: int, apex: int | None, offset: int, policy: str,
+            frame_paths: Sequence[str] = ()) -> tuple[int, str, Exclusion | None]:
+  """(apex, apex_source, repair note or None) for one clip under `policy`."""
+  if policy == "annotated":
+    if apex is not None and onset <= apex <= offset:
+      return apex, "annotated", None
+    what = "missing" if apex is None else f"{apex}, outside onset..offset ({onset}..{offset})"
+    m = midpoint(onset, offset)
+    return m, "midpoint", Exclusion(key, f"annotated apex is {what}; using the midpoint "
+                                         f"frame {m}", repaired=True)
+  if policy == "midpoint":
+    return midpoint(onset, offset), "midpoint", None
+  if policy == "frame_difference":
+    return frame_difference_peak(frame_paths, onset), "frame_difference", None
+  if policy == "flow_peak":
+    raise ConfigError("config.data.apex='flow_peak' needs the optical-flow module, which "
+                      "the preprocessing-library issue adds; use 'annotated', 'midpoint' "
+                      "or 'frame_difference'")
+  raise ConfigError(f"config.data.apex={policy!r}; expected one of {POLICIES}")
