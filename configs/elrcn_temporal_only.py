@@ -18,7 +18,7 @@ Variants: '' (paper), 'demo', 'smoke' (seconds; for tests).
 
 import ml_collections
 
-DATASET_ROOTS = ("casme", "casme2", "samm", "smic", "casme_sq", "synthetic")
+from mer_jax.data import datasets
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -28,9 +28,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
 
-  c.data = ml_collections.ConfigDict()
+  c.data = ml_collections.ConfigDict(datasets.default_data_config())
   c.data.datasets = ("casme2",)
-  c.data.roots = {name: "" for name in DATASET_ROOTS}
   c.data.label_scheme = "casme2_5"
   c.data.recipe = dict(name="pixels", image_size=50, num_frames=10, grayscale=True,
                        temporal="tim", subtract_onset=False)

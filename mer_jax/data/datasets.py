@@ -26,10 +26,33 @@ ADAPTERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Options each adapter takes, with their defaults ('' = the adapter decides: a
+# config field cannot hold None and still be overridden from the command line);
+# configs copy these so `--config.data.adapter_options.casme2.frames=...` works.
+ADAPTER_OPTIONS: dict[str, dict[str, Any]] = {
+    "casme": {"frames": "raw_selected", "coding": ""},
+    "casme2": {"frames": "cropped", "coding": ""},
+    "samm": {},
+    "smic": {"frames": "raw"},
+    "smic_vis": {"frames": "raw"},
+    "smic_nir": {"frames": "raw"},
+    "casme_sq": {},
+}
+NAMES = tuple(ADAPTERS) + ("synthetic",)
+
+
+def default_data_config() -> dict[str, Any]:
+  """The `config.data` fields every experiment shares: roots, adapter options, apex."""
+  return {"roots": {name: "" for name in NAMES},
+          "adapter_options": {k: dict(v) for k, v in ADAPTER_OPTIONS.items()},
+          "apex": "annotated"}
+
+
 def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Scan:
   """Reads dataset `name` from `root` with its adapter."""
   if name not in ADAPTERS:
     raise ConfigError(f"dataset {name!r} is unknown; expected one of "
                       f"{sorted(ADAPTERS) + ['synthetic']}")
   module, fixed = ADAPTERS[name]
+  options = {k: v for k, v in options.items() if v != ""}
   return importlib.import_module(module).load(root, apex=apex, **fixed, **options)

@@ -29,13 +29,14 @@ def check_root(root: str, dataset: str) -> str:
 def find_dir(root: str, candidates: Sequence[str], *, what: str) -> str:
   """The first candidate folder under `root` that exists, also one level doubled.
 
-  Each candidate 'A/B' is tried as root/A/B and as root/A/A/B (archives that
-  unpack into a folder of their own name).
+  Each candidate 'A/B' is tried as root/A/A/B first (an archive that unpacks
+  into a folder of its own name inside the folder the user made), then as
+  root/A/B.
   """
   tried = []
   for rel in candidates:
     parts = rel.split("/")
-    for path in (os.path.join(root, *parts), os.path.join(root, parts[0], *parts)):
+    for path in (os.path.join(root, parts[0], *parts), os.path.join(root, *parts)):
       tried.append(path)
       if os.path.isdir(path):
         return path

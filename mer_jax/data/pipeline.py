@@ -2,10 +2,16 @@
 
 The whole (small) dataset is returned as numpy arrays; the trainer puts them on
 the accelerators once and draws batches there (design.md, decision 4).
-Datasets are named in `config.data.datasets`; a dataset is read from
-`config.data.roots[name]`, except the built-in synthetic one, which is
-generated in memory unless a root is given (then it is read from its on-disk
-"native" layout, as written by `python -m mer_jax.data.synthetic`).
+Datasets are named in `config.data.datasets` and read from
+`config.data.roots[name]` by their adapters (data/datasets.py), with the
+options in `config.data.adapter_options[name]` and the apex policy
+`config.data.apex`. The built-in synthetic dataset is generated in memory
+unless a root is given (then it is read from its on-disk "native" layout, as
+written by `python -m mer_jax.data.synthetic`).
+
+Nothing is dropped silently: samples an adapter excluded, samples the label
+scheme leaves out and clips whose frames cannot be read all end up in
+`ExperimentData.excluded` with the reason.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from absl import logging
 import numpy as np
 import tqdm
 
+from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
-from mer_jax.data import native
-from mer_jax.data import synthetic
-from mer_jax.data.sample import Sample
+from mer_jax.data import native, synthetic
+from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import frames as frames_lib
 from mer_jax.preprocess import recipes
@@ -37,21 +43,21 @@ class ExperimentData:
   labels: np.ndarray                 # [N] int32 class indices
   inputs: dict[str, np.ndarray]      # 'frames': [N, T, H, W, C] float32
   class_names: tuple[str, ...]
-  excluded: list[tuple[Sample, str]]  # samples left out, with the reason
+  excluded: list[Exclusion]          # left out (or repaired), with the reason
 
 
-def load_synthetic(data_cfg: Mapping) -> tuple[list[Sample], ClipReader]:
+def load_synthetic(data_cfg: Mapping) -> tuple[Scan, ClipReader]:
   """The built-in dataset: generated from `data.synthetic`, or read from `roots.synthetic`."""
   root = data_cfg["roots"].get("synthetic")
   if root:
-    return native.load_native(root), read_from_disk
+    return Scan(native.load_native(root), []), read_from_disk
   try:
     spec = synthetic.SyntheticSpec(**dict(data_cfg["synthetic"]))
   except TypeError as e:
     raise ConfigError(f"config.data.synthetic: {e}") from e
   data = synthetic.generate(spec)
   videos = {s.key: v for s, v in zip(data.samples, data.videos)}
-  return data.samples, lambda s: videos[s.key]
+  return Scan(data.samples, []), lambda s: videos[s.key]
 
 
 def read_from_disk(sample: Sample) -> np.ndarray:
@@ -59,56 +65,63 @@ def read_from_disk(sample: Sample) -> np.ndarray:
   return frames_lib.read_frames(sample.frame_paths)
 
 
-LOADERS: dict[str, Callable[[Mapping], tuple[list[Sample], ClipReader]]] = {
-    "synthetic": load_synthetic,
-}
+def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
+  """One dataset's samples and how to read their frames."""
+  if name == "synthetic":
+    return load_synthetic(data_cfg)
+  options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
+  return datasets.load(name, data_cfg["roots"].get(name, ""), apex=data_cfg["apex"],
+                       **options), read_from_disk
 
 
-def load_samples(data_cfg: Mapping) -> tuple[list[Sample], ClipReader]:
+def load_samples(data_cfg: Mapping) -> tuple[list[Sample], list[Exclusion], ClipReader]:
   """Loads the samples of every dataset in `data.datasets`."""
-  samples, readers = [], {}
+  samples, excluded, readers = [], [], {}
   for name in data_cfg["datasets"]:
-    if name not in LOADERS:
-      raise ConfigError(
-          f"config.data.datasets names {name!r}, which has no adapter yet; "
-          f"available: {sorted(LOADERS)} (the real corpora arrive with the "
-          "dataset-adapter issue)")
-    found, reader = LOADERS[name](data_cfg)
-    if not found:
+    scan, reader = load_dataset(name, data_cfg)
+    if not scan.samples:
       raise DataError(f"dataset {name!r} has no samples (root: "
-                      f"{data_cfg['roots'].get(name) or 'generated in memory'})")
-    samples += found
+                      f"{data_cfg['roots'].get(name) or 'generated in memory'}); "
+                      f"{len(scan.excluded)} were excluded")
+    samples += scan.samples
+    excluded += scan.exclusions
     readers[name] = reader
-  return samples, lambda s: readers[s.dataset](s)
+  return samples, excluded, lambda s: readers[s.dataset](s)
 
 
-def preprocess(samples: Sequence[Sample], read: ClipReader,
-               recipe_cfg: Mapping) -> np.ndarray:
-  """Applies the recipe to every sample; returns the stacked inputs `[N, ...]`."""
+def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
+               ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+  """Applies the recipe to every sample; a clip that cannot be read is excluded."""
   recipe = recipes.get_recipe(recipe_cfg["name"])
-  out = []
+  kept, out, excluded = [], [], []
   for s in tqdm.tqdm(samples, desc=f"preprocess ({recipe_cfg['name']})",
                      unit="clip", leave=False, disable=len(samples) < 50):
     try:
       out.append(recipe(read(s), recipe_cfg))
-    except (DataError, ConfigError):
+      kept.append(s)
+    except ConfigError:
       raise
-    except Exception as e:  # A corrupt clip: say which one.
-      raise DataError(f"preprocessing {s.key} failed: {e}") from e
-  return np.stack(out)
+    except Exception as e:  # A corrupt clip: leave it out, say which and why.
+      excluded.append(Exclusion(s.key, f"preprocessing failed: {e}"))
+      logging.warning("%s left out: %s", s.key, e)
+  if not kept:
+    raise DataError(f"no clip could be preprocessed; the first error: {excluded[0].reason}")
+  return kept, np.stack(out), excluded
 
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
   """Samples -> labels (by the label scheme) -> preprocessed inputs."""
-  samples, read = load_samples(data_cfg)
+  samples, excluded, read = load_samples(data_cfg)
   scheme = labels_lib.get_scheme(data_cfg["label_scheme"])
-  kept, y, excluded = labels_lib.apply_scheme(samples, scheme)
+  kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
   if not kept:
     raise DataError(
         f"no sample of {list(data_cfg['datasets'])} has a label in scheme "
         f"{scheme.name!r} (classes {scheme.class_names}); {len(samples)} were found")
-  if excluded:
+  excluded += [Exclusion(s.key, reason) for s, reason in left_out]
+  if left_out:
     logging.info("label scheme %s leaves out %d of %d samples", scheme.name,
-                 len(excluded), len(samples))
-  x = preprocess(kept, read, data_cfg["recipe"])
-  return ExperimentData(kept, y, {"frames": x}, scheme.class_names, excluded)
+                 len(left_out), len(samples))
+  kept, x, unreadable = preprocess(kept, read, data_cfg["recipe"])
+  y = np.asarray([scheme.label(s) for s in kept], np.int32)
+  return ExperimentData(kept, y, {"frames": x}, scheme.class_names, excluded + unreadable)

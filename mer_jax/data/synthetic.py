@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import importlib
 import math
 from typing import Sequence
 
@@ -288,14 +289,25 @@ def summarize(samples: Sequence[Sample]) -> str:
 
 # -------------------------------------------------------------------- CLI ---
 
-LAYOUTS = ("native",)  # casme2 | samm | smic are planned
+# --layout -> module whose `write(data, out_dir)` writes that corpus' exact layout.
+LAYOUTS = {"native": "mer_jax.data.native", "casme2": "mer_jax.data.writers.casme2",
+           "samm": "mer_jax.data.writers.samm", "smic": "mer_jax.data.writers.smic"}
+
+
+def write_layout(data: SyntheticData, out_dir: str, layout: str) -> None:
+  """Writes `data` to `out_dir` in the named layout (native, casme2, samm, smic)."""
+  if layout == "native":
+    native.write_native(data, out_dir)
+  else:
+    importlib.import_module(LAYOUTS[layout]).write(data, out_dir)
 
 
 def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   """Defines the CLI flags; called only when run as a program, not on import."""
   d = SyntheticSpec()
   flags.DEFINE_string("out", None, "Output folder.", flag_values=fv, required=True)
-  flags.DEFINE_enum("layout", "native", LAYOUTS, "Disk layout.", flag_values=fv)
+  flags.DEFINE_enum("layout", "native", list(LAYOUTS),
+                    "Disk layout: mer_jax's own, or that of a real corpus.", flag_values=fv)
   for name, default, text in (
       ("subjects", d.num_subjects, "Number of subjects."),
       ("clips_per_subject", d.clips_per_subject, "Clips per subject."),
@@ -312,7 +324,7 @@ def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
   spec = SyntheticSpec(num_subjects=fv.subjects, clips_per_subject=fv.clips_per_subject,
                        image_size=fv.image_size, difficulty=fv.difficulty, seed=fv.seed)
   data = generate(spec)
-  native.write_native(data, fv.out)
+  write_layout(data, fv.out, fv.layout)
   print(f"{fv.out} ({fv.layout}, {spec.image_size}x{spec.image_size}): "
         f"{summarize(data.samples)}")
 

@@ -103,9 +103,15 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
       config=config.to_dict(), protocol=protocol, class_names=data.class_names,
       samples=[data.samples[i] for i in idx], labels=data.labels[idx], preds=preds[idx],
       fold_names=[fold_of[i] for i in idx], folds=folds)
+  results["excluded"] = [{"sample": e.key, "reason": e.reason, "repaired": e.repaired}
+                         for e in data.excluded]
   if jax.process_index() == 0:
     history = {name: o.history for name, o in done.items()}
     table = report.write_report(workdir, results, paper_rows=config.eval.paper_rows.to_dict(),
                                 history=history)
     print(table, flush=True)
+    if data.excluded:
+      repaired = sum(e.repaired for e in data.excluded)
+      print(f"{len(data.excluded) - repaired} samples left out and {repaired} repaired; "
+            f"the reasons are under 'excluded' in {workdir}/results.json", flush=True)
   return results

@@ -221,6 +221,6 @@ def test_cli_writes_native_layout_and_prints_summary(tmp_path):
   samples = native.load_native(str(out))
   assert len(samples) == 6 and os.path.isfile(samples[0].frame_paths[-1])
   bad = subprocess.run([sys.executable, "-m", "mer_jax.data.synthetic", f"--out={out}",
-                        "--layout=casme2"], cwd=ROOT, capture_output=True, text=True,
+                        "--layout=mat"], cwd=ROOT, capture_output=True, text=True,
                        timeout=120, check=False)
   assert bad.returncode != 0 and "layout" in bad.stderr

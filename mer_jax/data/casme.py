@@ -1,0 +1,169 @@
+"""CASME (I) adapter: the coding spreadsheet and the selected frame folders.
+
+Layout (shared/datasets.md, section 4):
+
+  <root>/CASME-coded-20190721.xlsx                       (or coding=...)
+  <root>/CASME_raw_selected/sub01/EP01_5/EP01_5-{n}.jpg  (or img{n}.jpg)
+  <root>/CASME_cropped_selected/sub01/EP01_5/reg_EP01_5-{n}.jpg   (frames='cropped')
+
+A doubled top folder (`CASME_raw_selected/CASME_raw_selected/`) is found too.
+`{n}` is the absolute frame number, zero-padded to 3 digits in Section B;
+frames are found by listing the folder and sorting by the number, so padded
+and plain names both work.
+
+The coding sheet has 1 header row with (at least) the columns `Subject` (int),
+`Filename`, `OnsetF`, `ApexF1`, `OffsetF`, `AU` and `Emotion`; missing cells
+hold '\\'. Only .xlsx is read (openpyxl): the distributed
+`CASME-coded-20190721.xls` must be opened in a spreadsheet program and saved
+as .xlsx first (no xlrd dependency). Apex = ApexF1; a missing or invalid one
+goes through the apex policy (data/apex.py). A row with a missing onset or
+offset, missing frames, or a repeated clip is excluded; a non-numeric frame
+cell or a missing column raises DataError naming the file and row.
+
+  scan = load('/data/CASME')                       # dataset 'casme'
+  scan = load('/data/CASME', frames='cropped', coding='casme.xlsx')
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from mer_jax.data import annotations as ann
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import layout
+from mer_jax.data.sample import Exclusion
+from mer_jax.data.sample import Sample
+from mer_jax.data.sample import Scan
+from mer_jax.errors import ConfigError
+from mer_jax.errors import DataError
+
+DATASET = "casme"
+CODING_GLOB = "CASME-coded*.xls*"  # CASME-coded-20190721.xlsx and older names
+COLUMNS = ("Subject", "Filename", "OnsetF", "ApexF1", "OffsetF", "AU", "Emotion")
+FRAME_FOLDERS = {"raw_selected": ("CASME_raw_selected", "CASME_RAW_selected"),
+                 "cropped": ("CASME_cropped_selected", "CASME_Cropped_selected")}
+
+
+def _reject_xls(path: str) -> None:
+  """Raises DataError for a legacy .xls file, saying how to convert it."""
+  if path.lower().endswith(".xls"):
+    raise DataError(f"{path} is a legacy .xls file, which mer_jax does not read: open it "
+                    "in a spreadsheet program, save it as .xlsx next to it, and pass that "
+                    "file (coding=...) or put it in the dataset root")
+
+
+def find_coding(root: str, coding: str | None = None) -> str:
+  """The coding .xlsx: `coding` (absolute or relative to root), else CASME-coded*.xlsx.
+
+  Raises:
+    DataError: no coding file is found, or only a .xls one.
+  """
+  if coding:
+    path = coding if os.path.isabs(coding) else os.path.join(root, coding)
+    _reject_xls(path)
+    return path
+  bases = (root, os.path.join(root, os.path.basename(root.rstrip("/"))))
+  found = sorted(p for b in bases for p in glob.glob(os.path.join(b, CODING_GLOB)))
+  xlsx = [p for p in found if p.lower().endswith(".xlsx")]
+  if xlsx:
+    return xlsx[-1]  # the newest date sorts last
+  if found:
+    _reject_xls(found[-1])
+  raise DataError(f"CASME coding file: expected {root}/CASME-coded-20190721.xlsx (or any "
+                  f"{CODING_GLOB}, or coding=<file>.xlsx); none found")
+
+
+def _frames_dir(root: str, frames: str) -> str:
+  """<root>/CASME_{raw,cropped}_selected, or DataError."""
+  if frames not in FRAME_FOLDERS:
+    raise ConfigError(f"CASME frames={frames!r}; expected one of {list(FRAME_FOLDERS)}")
+  return layout.find_dir(root, FRAME_FOLDERS[frames],
+                         what=f"CASME frames ({frames}; expected <root>/"
+                              f"{FRAME_FOLDERS[frames][0]}/sub01/EP01_5/...)")
+
+
+def _row_fields(row: ann.Row) -> dict:
+  """The cells of one coding row, parsed (DataError names the file and row)."""
+  clip = ann.parse_text(row, "Filename")
+  if not clip:
+    raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
+                    "such as 'EP01_5'")
+  return dict(subject=f"sub{ann.parse_subject(row, 'Subject'):02d}", clip=clip,
+              onset=ann.parse_frame(row, "OnsetF", optional=True),
+              apex=ann.parse_frame(row, "ApexF1", optional=True),
+              offset=ann.parse_frame(row, "OffsetF", optional=True),
+              emotion=ann.parse_text(row, "Emotion").lower(),
+              action_units=ann.parse_text(row, "AU"))
+
+
+def _check_fields(where: str, f: dict) -> str | None:
+  """Why the row cannot become a sample, or None."""
+  if f["onset"] is None or f["offset"] is None:
+    return f"{where}: OnsetF or OffsetF is missing"
+  if f["onset"] > f["offset"]:
+    return f"{where}: OnsetF {f['onset']} is after OffsetF {f['offset']}"
+  if ann.is_missing(f["emotion"]):
+    return f"{where}: field 'Emotion' is empty"
+  return None
+
+
+def _row_sample(row: ann.Row, frames_dir: str, policy: str) -> tuple[Sample | None, list]:
+  """One coding row -> (Sample or None, exclusions and repair notes)."""
+  f = _row_fields(row)
+  key = f"{DATASET}/{f['subject']}/{f['clip']}"
+  if problem := _check_fields(row.where, f):
+    return None, [Exclusion(key, problem)]
+  folder = os.path.join(frames_dir, f["subject"], f["clip"])
+  try:
+    paths, note = layout.select_frames(key, folder, f["onset"], f["offset"])
+  except DataError as e:  # e.g. an image file without a frame number
+    return None, [Exclusion(key, f"{row.where}: {e}")]
+  if not paths:
+    return None, [note]
+  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"], policy,
+                                          paths)
+  notes = [n for n in (note, repair) if n is not None]
+  return Sample(dataset=DATASET, subject=f["subject"], clip=f["clip"],
+                emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
+                apex_source=source, action_units=f["action_units"],
+                frame_paths=paths), notes
+
+
+def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
+         coding: str | None = None) -> Scan:
+  """Reads CASME (I): the coding sheet, checked against the frame folders.
+
+  Args:
+    root: the dataset folder (holding the coding .xlsx and the frame folders).
+    apex: apex policy (data/apex.py); 'annotated' uses ApexF1.
+    frames: 'raw_selected' (CASME_raw_selected) or 'cropped'
+      (CASME_cropped_selected).
+    coding: the coding .xlsx (absolute, or relative to `root`); default: the
+      CASME-coded*.xlsx in `root`.
+
+  Returns:
+    Samples sorted by subject then clip, with the rows excluded or repaired.
+
+  Raises:
+    ConfigError: an unknown apex policy or frames option.
+    DataError: a missing root, folder or coding file, a missing column, or a
+      malformed cell (naming the file and row).
+  """
+  if apex not in apex_lib.POLICIES:
+    raise ConfigError(f"apex={apex!r} for CASME; expected one of {apex_lib.POLICIES}")
+  layout.check_root(root, DATASET)
+  frames_dir = _frames_dir(root, frames)
+  rows = ann.read_sheet(find_coding(root, coding), header_row=1, required=COLUMNS)
+  scan, seen = Scan([], []), {}
+  for row in rows:
+    sample, notes = _row_sample(row, frames_dir, apex)
+    if sample is not None and sample.key in seen:
+      sample, notes = None, [Exclusion(sample.key, f"{row.where}: the clip repeats "
+                                                   f"{seen[sample.key]}")]
+    if sample is not None:
+      seen[sample.key] = row.where
+      scan.samples.append(sample)
+    scan.exclusions += notes
+  scan.samples.sort(key=lambda s: (s.subject, s.clip))
+  return scan

@@ -1,0 +1,285 @@
+"""The CASME II adapter: coding spreadsheet, objective classes and frame folders.
+
+Layout as distributed (see shared/datasets.md, section 1):
+
+  <root>/CASME2-coding-20140508.xlsx     (or the newer CASME2-coding-20190701.xlsx)
+  <root>/CASME2-ObjectiveClasses.xlsx    (optional: MEGC objective classes)
+  <root>/Cropped/sub01/EP02_01f/reg_img46.jpg ...       (or Cropped-updated/Cropped/)
+  <root>/CASME2_RAW_selected/sub01/EP02_01f/img46.jpg ...
+
+The coding sheet has one header row and 9 columns (two of them with an empty
+header): `Subject` ('01' as text, or an int), `Filename`, `OnsetFrame`,
+`ApexFrame` (an int, or '/' when unknown), `OffsetFrame`, `Action Units` (12
+or '4+7'), `Estimated Emotion` (lower case); the 20190701 revision adds
+`Objective Classes`. Frame numbers are absolute.
+
+  scan = load('/data/CASME2')                      # Cropped faces, annotated apex
+  scan = load('/data/CASME2', frames='raw_selected', apex='midpoint')
+
+A malformed row, a missing sample folder or a missing frame leaves that sample
+out (listed in `Scan.excluded`); a missing or invalid apex is repaired to the
+midpoint frame (listed in `Scan.repaired`). A root without a coding file or
+a frame folder raises DataError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from mer_jax.data import annotations
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import layout
+from mer_jax.data.annotations import Row
+from mer_jax.data.sample import Exclusion, Sample, Scan
+from mer_jax.errors import ConfigError, DataError
+
+DATASET = "casme2"
+# Preferred first: the 20140508 labels match the MEGC protocols.
+CODING_FILES = ("CASME2-coding-20140508.xlsx", "CASME2-coding-20190701.xlsx")
+OBJECTIVE_FILE = "CASME2-ObjectiveClasses.xlsx"
+CODING_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame",
+                  "Action Units", "Estimated Emotion")
+CODING_OBJECTIVE_COLUMN = "Objective Classes"  # 20190701 revision only
+OBJECTIVE_COLUMNS = ("Subject", "Filename", "Objective Class")
+# frames option -> candidate folders under the root (each also found doubled,
+# e.g. CASME2_RAW_selected/CASME2_RAW_selected).
+FRAME_DIRS = {
+    "cropped": ("Cropped", "Cropped-updated/Cropped"),
+    "raw_selected": ("CASME2_RAW_selected",),
+}
+
+
+# ---------------------------------------------------------------- cells ---
+
+
+def _subject(row: Row) -> str:
+  """'01', 1 or 'sub01' -> 'sub01' (the subject folder name)."""
+  return f"sub{annotations.parse_subject(row, 'Subject'):02d}"
+
+
+def _row_key(row: Row) -> str:
+  """The row's 'casme2/subject/clip' for messages, even when cells are malformed."""
+  try:
+    subject = _subject(row)
+  except DataError:
+    subject = annotations.parse_text(row, "Subject") or "?"
+  return f"{DATASET}/{subject}/{annotations.parse_text(row, 'Filename') or '?'}"
+
+
+def _parse_objective(row: Row, field: str) -> int | None:
+  """An objective class 1-7 from an int-or-text cell; None when empty.
+
+  Raises:
+    DataError: the cell is neither empty nor a whole number 1-7.
+  """
+  value = row[field]
+  if annotations.is_missing(value):
+    return None
+  text = annotations.parse_text(row, field)
+  if not text.isdigit() or not 1 <= int(text) <= 7:
+    raise DataError(f"{row.where}: field {field!r} is {value!r}; expected an "
+                    "objective class 1-7")
+  return int(text)
+
+
+def _parse_apex(row: Row, key: str, onset: int, offset: int
+                ) -> tuple[int, str, Exclusion | None]:
+  """(apex, apex_source, repair note) under the 'annotated' policy.
+
+  A missing ('/'), non-numeric or out-of-range ApexFrame becomes the midpoint
+  frame, with a repaired Exclusion naming the file, row and cell.
+  """
+  try:
+    annotated = annotations.parse_frame(row, "ApexFrame", optional=True)
+  except DataError:
+    annotated = None  # '12a' is as unusable as '/'; the note shows the cell.
+  frame, source, note = apex_lib.resolve(key, onset, annotated, offset, "annotated")
+  if note is not None:
+    note = Exclusion(key, f"{row.where}, field 'ApexFrame' is {row['ApexFrame']!r}: "
+                          f"{note.reason}", repaired=True)
+  return frame, source, note
+
+
+def _parse_row(row: Row) -> tuple[Sample, Exclusion | None]:
+  """One coding row -> (Sample without frames, apex repair note or None).
+
+  Raises:
+    DataError: naming the file, row and field, for a malformed row.
+  """
+  key, subject = _row_key(row), _subject(row)
+  clip = annotations.parse_text(row, "Filename")
+  emotion = annotations.parse_text(row, "Estimated Emotion").lower()
+  for field, text in (("Filename", clip), ("Estimated Emotion", emotion)):
+    if not text:
+      raise DataError(f"{row.where}: field {field!r} is empty")
+  onset = annotations.parse_frame(row, "OnsetFrame")
+  offset = annotations.parse_frame(row, "OffsetFrame")
+  if offset < onset:
+    raise DataError(f"{row.where}: field 'OffsetFrame' is {offset}, before "
+                    f"'OnsetFrame' {onset}")
+  apex, source, note = _parse_apex(row, key, onset, offset)
+  sample = Sample(dataset=DATASET, subject=subject, clip=clip, emotion=emotion,
+                  onset=onset, apex=apex, offset=offset, apex_source=source,
+                  action_units=annotations.parse_text(row, "Action Units"),
+                  objective_class=_parse_objective(row, CODING_OBJECTIVE_COLUMN))
+  return sample, note
+
+
+# ---------------------------------------------------------------- files ---
+
+
+def read_coding(path: str) -> tuple[list[Sample], list[Exclusion]]:
+  """Reads a CASME II coding file (20140508 or 20190701 revision).
+
+  Args:
+    path: the .xlsx file; its first sheet (Sheet1) is read, header on row 1.
+
+  Returns:
+    (samples sorted by subject then clip, with the apex resolved under the
+    'annotated' policy and no frame paths; exclusions in row order: rows left
+    out, and samples whose apex was repaired to the midpoint).
+
+  Raises:
+    DataError: the file is missing or unreadable, or row 1 is not the header
+      with CODING_COLUMNS.
+  """
+  rows = annotations.read_sheet(path, sheet=0, required=CODING_COLUMNS)
+  samples, exclusions, seen = [], [], {}
+  for row in rows:
+    try:
+      sample, note = _parse_row(row)
+    except DataError as e:
+      exclusions.append(Exclusion(_row_key(row), str(e)))
+      continue
+    if sample.key in seen:
+      exclusions.append(Exclusion(sample.key, f"{row.where}: clip {sample.clip} of "
+                                              f"{sample.subject} repeats {seen[sample.key]}"))
+      continue
+    seen[sample.key] = row.where
+    samples.append(sample)
+    exclusions += [note] if note else []
+  return sorted(samples, key=lambda s: (s.subject, s.clip)), exclusions
+
+
+def read_objective_classes(path: str) -> dict[tuple[str, str], int]:
+  """Reads CASME2-ObjectiveClasses.xlsx: (subject 'sub01', clip) -> class 1-7.
+
+  Rows with an empty class are skipped.
+
+  Raises:
+    DataError: the file is missing or unreadable, its header lacks
+      OBJECTIVE_COLUMNS, or a class is not a whole number 1-7 (naming the row).
+  """
+  classes = {}
+  for row in annotations.read_sheet(path, sheet=0, required=OBJECTIVE_COLUMNS):
+    value = _parse_objective(row, "Objective Class")
+    if value is not None:
+      classes[(_subject(row), annotations.parse_text(row, "Filename"))] = value
+  return classes
+
+
+def _find_coding(root: str, coding: str | None) -> str:
+  """The coding file under root (or `coding`), or a DataError saying what a root holds."""
+  names = (coding,) if coding else CODING_FILES
+  try:
+    return layout.find_file(root, names, what="CASME II coding file")
+  except DataError as e:
+    raise DataError(
+        f"{root} does not look like a CASME II root: expected the coding file "
+        f"{' or '.join(names)} there, beside {OBJECTIVE_FILE} and the frame folders "
+        f"Cropped/ (or Cropped-updated/Cropped/) and CASME2_RAW_selected/ ({e})") from None
+
+
+def _find_objective(root: str) -> str | None:
+  """CASME2-ObjectiveClasses.xlsx under root, or None when it is absent."""
+  try:
+    return layout.find_file(root, (OBJECTIVE_FILE,), what="CASME II objective classes")
+  except DataError:
+    return None
+
+
+def _find_frames(base: str, frames: str) -> str:
+  """The folder holding subXX/<clip>/ frame folders for the `frames` option."""
+  return layout.find_dir(base, FRAME_DIRS[frames], what=f"CASME II frames (frames={frames!r})")
+
+
+# ----------------------------------------------------------------- load ---
+
+
+def _check_options(apex: str, frames: str) -> None:
+  """Raises ConfigError for an unknown apex policy or frames option."""
+  if apex not in apex_lib.POLICIES:
+    raise ConfigError(f"config.data.apex={apex!r}; expected one of {apex_lib.POLICIES}")
+  if frames not in FRAME_DIRS:
+    raise ConfigError(f"CASME II frames={frames!r}; expected one of {tuple(FRAME_DIRS)}")
+
+
+def _attach_frames(sample: Sample, frames_dir: str, policy: str
+                   ) -> tuple[Sample | None, list[Exclusion]]:
+  """The sample with its frame paths (and apex under `policy`), or None if left out."""
+  folder = os.path.join(frames_dir, sample.subject, sample.clip)
+  try:
+    paths, note = layout.select_frames(sample.key, folder, sample.onset, sample.offset)
+    notes = [note] if note else []
+    if not paths:
+      return None, notes
+    apex, source = sample.apex, sample.apex_source
+    if policy != "annotated":
+      apex, source, _ = apex_lib.resolve(sample.key, sample.onset, None, sample.offset,
+                                         policy, paths)
+  except DataError as e:  # a frame name without digits, an unreadable frame
+    return None, [Exclusion(sample.key, str(e))]
+  return dataclasses.replace(sample, frame_paths=paths, apex=apex,
+                             apex_source=source), notes
+
+
+def _frames_base(root: str, coding_path: str) -> str:
+  """Where the frame folders are: beside the coding file when it is in root (or doubled)."""
+  folder = os.path.dirname(coding_path)
+  doubled = os.path.join(root, os.path.basename(root.rstrip("/")))
+  return folder if os.path.normpath(folder) in (os.path.normpath(root),
+                                                os.path.normpath(doubled)) else root
+
+
+def load(root: str, *, apex: str = "annotated", frames: str = "cropped",
+         coding: str | None = None) -> Scan:
+  """Reads CASME II from `root`.
+
+  Args:
+    root: the unpacked corpus (see the module docstring).
+    apex: apex policy (data/apex.py POLICIES). Under 'annotated' a missing or
+      invalid apex becomes the midpoint (a repaired Exclusion); under the
+      others the annotated apex is ignored.
+    frames: 'cropped' (Cropped/subXX/<clip>/reg_img<N>.jpg) or
+      'raw_selected' (CASME2_RAW_selected/subXX/<clip>/img<N>.jpg).
+    coding: an explicit coding file name (relative to root, or absolute);
+      default: CODING_FILES, the first one present.
+
+  Returns:
+    Scan of the samples with frame paths onset..offset, sorted by subject
+    then clip; objective classes from CASME2-ObjectiveClasses.xlsx when it is
+    present (otherwise from the coding file's `Objective Classes`, if any).
+
+  Raises:
+    ConfigError: unknown `apex` or `frames`.
+    DataError: root is not a folder, has no coding file or no frame folder,
+      or a spreadsheet has the wrong header.
+  """
+  _check_options(apex, frames)
+  layout.check_root(root, DATASET)
+  coding_path = _find_coding(root, coding)
+  samples, exclusions = read_coding(coding_path)
+  if apex != "annotated":  # the only repairs so far are of the annotated apex
+    exclusions = [e for e in exclusions if not e.repaired]
+  if (objective_path := _find_objective(root)) is not None:
+    classes = read_objective_classes(objective_path)
+    samples = [dataclasses.replace(s, objective_class=classes.get(
+        (s.subject, s.clip), s.objective_class)) for s in samples]
+  frames_dir = _find_frames(_frames_base(root, coding_path), frames)
+  kept = []
+  for sample in samples:
+    found, notes = _attach_frames(sample, frames_dir, apex)
+    exclusions += notes
+    kept += [found] if found else []
+  return Scan(kept, exclusions)

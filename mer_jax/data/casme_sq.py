@@ -1,0 +1,273 @@
+"""CAS(ME)^2 adapter: micro-expressions cut from the long videos of `rawpic/`.
+
+Layout (shared/datasets.md, section 5):
+
+  <root>/CAS(ME)^2code_final.xlsx    (or code_final.xlsx)
+  <root>/rawpic/s15/15_0101disgustingteeth/img{n}.jpg    n = 1, 2, ... (absolute)
+
+A doubled top folder (`rawpic/rawpic/`) is found too. The workbook has three
+header-less sheets (verified for sheet 1; sheets 2 and 3 from two public
+loaders, which read them as 'naming rule1' and 'naming rule2'):
+
+1. one row per expression, columns A-I: subject number (1-22), video name
+   ('anger1_1'), onset, apex, offset (0 = unknown), AUs, emotion category
+   (negative/positive/surprise/others), type ('micro-expression' or
+   'macro-expression'), self-reported emotion. Only micro rows are kept; a
+   type that is neither raises DataError (it means shifted or missing columns).
+2. subject number -> subject folder code ('s15'). ASSUMED layout: each row
+   holds one folder code (a cell like 's15') and the subject number is the
+   LAST integer cell of the row, so both '[x,] s15, 1' (what the public
+   loaders read: code in column B, number in column C) and 'number, code'
+   work.
+3. video name without the '_<k>' suffix ('anger1') -> 4-digit video code
+   ('0401'). ASSUMED layout: one integer-like cell (the code; 401 becomes
+   '0401') and the name as the first text cell, in either order.
+For sheets 2 and 3, a first row that does not parse is taken for a header and
+skipped; any other such row raises DataError naming the file, sheet and row.
+
+The video folder inside the subject folder is `<n>_<code><name>` with n the
+folder code's number ('s15' -> '15_0101...'); it is found by that prefix (any
+number before '_<code>' is accepted if the exact prefix is absent). Frames
+onset..offset are taken from that long-video folder; the other frames are
+expected and not reported. Subject = the folder code, clip = the video name,
+emotion = the category. An unknown offset (0) with a known apex is set to the
+apex (as in public loaders) and reported as repaired; an unknown onset
+excludes the row; an unknown apex goes through the apex policy.
+
+  scan = load('/data/CASME_sq')   # dataset 'casme_sq'
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from typing import Any, Callable
+
+from mer_jax.data import annotations as ann
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import layout
+from mer_jax.data.sample import Exclusion
+from mer_jax.data.sample import Sample
+from mer_jax.data.sample import Scan
+from mer_jax.errors import ConfigError
+from mer_jax.errors import DataError
+
+DATASET = "casme_sq"
+CODE_FILES = ("CAS(ME)^2code_final.xlsx", "code_final.xlsx")
+TYPES = ("micro-expression", "macro-expression")
+SHEET1 = ("subject number, video name, onset, apex, offset, AUs, emotion category, "
+          "type, self-reported emotion")
+_FOLDER_CODE = re.compile(r"s(\d+)", re.IGNORECASE)
+_SUFFIX = re.compile(r"(.+)_\d+")
+
+
+def find_code_file(root: str) -> str:
+  """The annotation workbook: a CODE_FILES name, else any *code_final*.xlsx."""
+  try:
+    return layout.find_file(root, CODE_FILES, what="CAS(ME)^2 annotation")
+  except DataError:
+    found = sorted(glob.glob(os.path.join(glob.escape(root), "*code_final*.xlsx")))
+    if not found:
+      raise
+    return found[0]
+
+
+def _int_value(value: Any) -> int | None:
+  """An int from an int, a whole float or a digit string; None otherwise."""
+  if isinstance(value, bool) or value is None:
+    return None
+  if isinstance(value, (int, float)):
+    return int(value) if float(value).is_integer() else None
+  text = str(value).strip()
+  return int(text) if text.isdigit() else None
+
+
+def _subject_entry(row: ann.Row) -> tuple[int, str] | None:
+  """(subject number, folder code) of a sheet-2 row, or None if it has not both."""
+  values = [v for v in row.cells.values() if not ann.is_missing(v)]
+  codes = [str(v).strip() for v in values if _FOLDER_CODE.fullmatch(str(v).strip())]
+  numbers = [n for v in values if (n := _int_value(v)) is not None]
+  return (numbers[-1], codes[0]) if codes and numbers else None
+
+
+def _video_entry(row: ann.Row) -> tuple[str, str] | None:
+  """(video name, 4-digit code) of a sheet-3 row, or None if it has not both."""
+  values = [v for v in row.cells.values() if not ann.is_missing(v)]
+  codes = [n for v in values if (n := _int_value(v)) is not None]
+  names = [str(v).strip() for v in values if _int_value(v) is None]
+  if not codes or not names or codes[0] > 9999:
+    return None
+  return names[0], f"{codes[0]:04d}"
+
+
+def _read(path: str, index: int, what: str) -> list[ann.Row]:
+  """The rows of header-less sheet `index` (0-based), or DataError saying what it holds."""
+  try:
+    return ann.read_sheet(path, sheet=index, has_header=False)
+  except DataError as e:
+    raise DataError(f"{e}; CAS(ME)^2 expects sheet {index + 1} to hold {what}") from None
+
+
+def _read_map(path: str, index: int, what: str,
+              parse: Callable[[ann.Row], tuple[Any, str] | None]) -> dict:
+  """A key -> value sheet; see the module docstring for the assumed layouts."""
+  out: dict = {}
+  for i, row in enumerate(_read(path, index, what)):
+    entry = parse(row)
+    if entry is None and i == 0:
+      continue  # A header row.
+    if entry is None:
+      raise DataError(f"{row.where}: expected {what}; found "
+                      f"{[v for v in row.cells.values() if v is not None]}")
+    key, value = entry
+    if out.get(key, value) != value:
+      raise DataError(f"{row.where}: {key!r} maps to {value!r} here but to "
+                      f"{out[key]!r} on an earlier row")
+    out[key] = value
+  if not out:
+    raise DataError(f"{path}: sheet {index + 1} is empty; expected {what}")
+  return out
+
+
+def _frame(row: ann.Row, column: str) -> int | None:
+  """A frame number; 0 (CAS(ME)^2's 'unknown') and empty cells give None."""
+  return ann.parse_frame(row, column, optional=True) or None
+
+
+def _micro_fields(row: ann.Row) -> dict | None:
+  """The parsed cells of a sheet-1 micro-expression row; None for a macro row."""
+  kind = ann.parse_text(row, "H").lower()
+  if kind not in TYPES:
+    raise DataError(f"{row.where}: column H (type) is {row['H']!r}; expected one of "
+                    f"{list(TYPES)} (sheet 1 has no header; columns A-I: {SHEET1})")
+  if kind != "micro-expression":
+    return None
+  video = ann.parse_text(row, "B")
+  if not video:
+    raise DataError(f"{row.where}: column B (video name, e.g. 'anger1_1') is empty")
+  return dict(number=ann.parse_subject(row, "A"), video=video, onset=_frame(row, "C"),
+              apex=_frame(row, "D"), offset=_frame(row, "E"),
+              action_units=ann.parse_text(row, "F"),
+              emotion=ann.parse_text(row, "G").lower())
+
+
+def _video_dir(subject_dir: str, code: str) -> tuple[str | None, str]:
+  """(the `<n>_<code>*` folder in subject_dir, '') or (None, why not)."""
+  number = _FOLDER_CODE.fullmatch(os.path.basename(subject_dir)).group(1)
+  names = sorted(n for n in os.listdir(subject_dir)
+                 if os.path.isdir(os.path.join(subject_dir, n)))
+  found = ([n for n in names if n.startswith(f"{number}_{code}")]
+           or [n for n in names if re.match(rf"\d+_{code}", n)])
+  if len(found) != 1:
+    return None, (f"{subject_dir}: expected one video folder named '{number}_{code}*', "
+                  f"found {found or 'none'}")
+  return os.path.join(subject_dir, found[0]), ""
+
+
+class _Context:
+  """What every row needs: the sheet-2/3 maps, the subject folders and the policy."""
+
+  def __init__(self, path: str, rawpic: str, policy: str):
+    self.subjects = _read_map(path, 1, "a subject number and its folder code "
+                              "('s15') ('naming rule1')", _subject_entry)
+    self.videos = _read_map(path, 2, "a video name ('anger1') and its 4-digit code "
+                            "('0401') ('naming rule2')", _video_entry)
+    self.folders = {n.lower(): os.path.join(rawpic, n) for n in os.listdir(rawpic)}
+    self.rawpic, self.policy = rawpic, policy
+
+  def locate(self, where: str, f: dict) -> tuple[str | None, str]:
+    """(the clip's video folder, '') or (None, why it cannot be found)."""
+    code = self.subjects.get(f["number"])
+    if code is None:
+      return None, f"{where}: subject {f['number']} is not in sheet 2 (naming rule1)"
+    match = _SUFFIX.fullmatch(f["video"])
+    base = match.group(1) if match else f["video"]
+    if base not in self.videos:
+      return None, f"{where}: video {base!r} is not in sheet 3 (naming rule2)"
+    if code.lower() not in self.folders:
+      return None, f"{where}: subject folder {self.rawpic}/{code} does not exist"
+    return _video_dir(self.folders[code.lower()], self.videos[base])
+
+
+def _repair_range(key: str, where: str, f: dict) -> tuple[str, Exclusion | None]:
+  """('', repair note or None) for a usable onset..offset, or (why not, None)."""
+  if f["onset"] is None:
+    return f"{where}: the onset (column C) is unknown", None
+  if f["offset"] is None and f["apex"] is None:
+    return f"{where}: the offset and apex (columns E, D) are unknown", None
+  note = None
+  if f["offset"] is None:
+    f["offset"] = f["apex"]
+    note = Exclusion(key, f"{where}: the offset is unknown (0); using the apex "
+                          f"{f['apex']} as the offset", repaired=True)
+  if f["onset"] > f["offset"]:
+    return f"{where}: onset {f['onset']} is after offset {f['offset']}", None
+  return "", note
+
+
+def _build(key: str, folder: str, f: dict, policy: str
+           ) -> tuple[Sample | None, list[Exclusion]]:
+  """The Sample of a located row with a valid range, or its exclusion."""
+  paths, missing = layout.select_frames(key, folder, f["onset"], f["offset"])
+  if not paths:  # A repaired note from select_frames (frames outside) is expected.
+    return None, [missing]
+  apex, source, note = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"], policy,
+                                        paths)
+  subject = os.path.basename(os.path.dirname(folder))
+  return Sample(dataset=DATASET, subject=subject, clip=f["video"], emotion=f["emotion"],
+                onset=f["onset"], apex=apex, offset=f["offset"], apex_source=source,
+                action_units=f["action_units"], frame_paths=paths), [note] if note else []
+
+
+def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclusion]]:
+  """One sheet-1 row -> (Sample or None, exclusions and repair notes)."""
+  f = _micro_fields(row)
+  if f is None:
+    return None, []
+  folder, why = ctx.locate(row.where, f)
+  subject = (os.path.basename(os.path.dirname(folder)) if folder
+             else ctx.subjects.get(f["number"], str(f["number"])))
+  key = f"{DATASET}/{subject}/{f['video']}"
+  range_note = None
+  if not why:
+    why, range_note = _repair_range(key, row.where, f)
+  if why:
+    return None, [Exclusion(key, why)]
+  sample, notes = _build(key, folder, f, ctx.policy)
+  return sample, ([range_note] if range_note else []) + notes
+
+
+def load(root: str, *, apex: str = "annotated") -> Scan:
+  """Reads the CAS(ME)^2 micro-expressions.
+
+  Args:
+    root: the folder holding the annotation workbook and rawpic/.
+    apex: apex policy (data/apex.py); 'annotated' uses column D.
+
+  Returns:
+    Samples sorted by subject then clip, with the rows excluded or repaired.
+
+  Raises:
+    ConfigError: an unknown apex policy.
+    DataError: a missing root, rawpic/ or workbook, a sheet that does not
+      have the expected layout, or a malformed cell (naming file and row).
+  """
+  if apex not in apex_lib.POLICIES:
+    raise ConfigError(f"apex={apex!r} for CAS(ME)^2; expected one of {apex_lib.POLICIES}")
+  layout.check_root(root, DATASET)
+  rawpic = layout.find_dir(root, ["rawpic"], what="CAS(ME)^2 frames (expected "
+                           "<root>/rawpic/s15/15_0101disgustingteeth/img1.jpg ...)")
+  path = find_code_file(root)
+  ctx = _Context(path, rawpic, apex)
+  scan, seen = Scan([], []), set()
+  for row in _read(path, 0, f"the expressions ({SHEET1})"):
+    sample, notes = _row_sample(row, ctx)
+    if sample is not None and sample.key in seen:
+      sample, notes = None, [Exclusion(sample.key, f"{row.where}: the clip repeats")]
+    if sample is not None:
+      seen.add(sample.key)
+      scan.samples.append(sample)
+    scan.exclusions += notes
+  scan.samples.sort(key=lambda s: (s.subject, s.clip))
+  return scan

@@ -1,0 +1,246 @@
+"""The SAMM adapter: the micro-expression codes spreadsheet and the clip frames.
+
+Layout (datasets.md section 2):
+
+  <root>/SAMM_Micro_FACS_Codes_v2.xlsx   (later copies: SAMM_20181215_Micro_FACS_Codes_v2.xlsx)
+  <root>/SAMM/<subject>/<Filename>/<subject>_<NNNNN>.jpg   e.g. SAMM/006/006_1_2/006_05562.jpg
+
+also with a doubled `SAMM/SAMM/` folder, or with the subject folders directly
+under <root>. Frame numbers in file names are absolute (5562 is the onset of
+006_1_2), so frames are selected by number, never by position.
+
+The codes file has one sheet, MICRO_ONLY: rows 1-13 are free text (title,
+citation notes, symbol key), row 14 is the header, data starts on row 15.
+`Subject` is text ('006') in the distributed file and an int (6) in re-saved
+copies; both give `Sample.subject` '006', the folder name. One public copy has
+two apexes outside onset..offset (028_4_1, 032_3_1): with apex='annotated'
+they become the midpoint and are listed as repaired, naming the row.
+
+  scan = samm.load('/data/samm')                  # Scan(samples, exclusions)
+  samples, exclusions = samm.read_codes(xlsx)     # the annotation only, no frames
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+
+from mer_jax.data import annotations
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import layout
+from mer_jax.data.annotations import Row
+from mer_jax.data.sample import Exclusion, Sample, Scan
+from mer_jax.errors import ConfigError, DataError
+
+DATASET = "samm"
+SHEET = "MICRO_ONLY"
+HEADER_ROW = 14
+CODES_FILES = ("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_20181215_Micro_FACS_Codes_v2.xlsx")
+COLUMNS = ("Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame",
+           "Offset Frame", "Duration", "Micro", "Action Units", "Estimated Emotion",
+           "Objective Classes", "Notes")
+# The columns the adapter reads; the others (Duration, Micro, Notes, ...) may be absent.
+REQUIRED = ("Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame",
+            "Action Units", "Estimated Emotion", "Objective Classes")
+# Tried in order (each also doubled by layout.find_dir), so SAMM/SAMM wins over SAMM.
+FRAMES_DIRS = ("SAMM/SAMM", "SAMM")
+# The distributed file writes 'Other'; meb maps 'Others' too (datasets.md section 2).
+_EMOTION_ALIASES = {"other": "others"}
+_SUBJECT_DIR = re.compile(r"^\d{3}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Code:
+  """One valid row: its sample (apex resolved as 'annotated') and the apex repair."""
+
+  sample: Sample
+  apex_note: Exclusion | None
+
+
+def read_codes(path: str) -> tuple[list[Sample], list[Exclusion]]:
+  """Parses a SAMM codes spreadsheet (sheet MICRO_ONLY, header on row 14).
+
+  Args:
+    path: `SAMM_Micro_FACS_Codes_v2.xlsx` (or a copy under another name).
+
+  Returns:
+    (samples in file order without frame_paths, exclusions): rows with a
+    non-numeric or reversed onset/offset, an empty emotion, a bad objective
+    class or a repeated Filename are excluded, naming the file, row and field;
+    an apex outside onset..offset (or missing) is set to the midpoint and
+    listed as repaired.
+
+  Raises:
+    DataError: the file, the sheet or the header on row 14 is missing.
+  """
+  codes, exclusions = _read(path)
+  notes = [c.apex_note for c in codes if c.apex_note is not None]
+  return [c.sample for c in codes], exclusions + notes
+
+
+def load(root: str, *, apex: str = "annotated") -> Scan:
+  """Reads the SAMM micro-expression clips under `root`.
+
+  Args:
+    root: the folder holding the codes file and the SAMM/ frames folder.
+    apex: apex policy (data/apex.py POLICIES).
+
+  Returns:
+    Scan with the samples sorted by subject then clip, frame_paths onset..offset
+    sorted by frame number, and every excluded or repaired sample.
+
+  Raises:
+    DataError: `root` does not look like SAMM (no codes file, no frames
+      folder), or the codes file has no header on row 14.
+    ConfigError: unknown apex policy.
+  """
+  if apex not in apex_lib.POLICIES:
+    raise ConfigError(f"config.data.apex={apex!r}; expected one of {apex_lib.POLICIES}")
+  layout.check_root(root, DATASET)
+  codes_path, frames_dir = find_codes(root), find_frames_dir(root)
+  codes, exclusions = _read(codes_path)
+  samples = []
+  for code in codes:
+    sample, notes = _attach_frames(code, frames_dir, apex)
+    exclusions.extend(notes)
+    if sample is not None:
+      samples.append(sample)
+  samples.sort(key=lambda s: (s.subject, s.clip))
+  return Scan(samples, exclusions)
+
+
+def find_codes(root: str) -> str:
+  """The codes spreadsheet under `root` (or under root/SAMM), else DataError."""
+  candidates = CODES_FILES + tuple(f"SAMM/{name}" for name in CODES_FILES)
+  try:
+    return layout.find_file(root, candidates, what="SAMM codes file")
+  except DataError as e:
+    raise DataError(
+        f"{root} does not look like a SAMM root: expected the codes file "
+        f"{os.path.join(root, CODES_FILES[0])} (or {CODES_FILES[1]}) beside the "
+        f"SAMM/<subject>/<clip>/ frame folders ({e})") from None
+
+
+def find_frames_dir(root: str) -> str:
+  """The folder holding the subject folders: root/SAMM/SAMM, root/SAMM or root."""
+  try:
+    return layout.find_dir(root, FRAMES_DIRS, what="SAMM frames folder")
+  except DataError as e:
+    if any(_SUBJECT_DIR.match(n) and os.path.isdir(os.path.join(root, n))
+           for n in os.listdir(root)):
+      return root
+    raise DataError(
+        f"{root} does not look like a SAMM root: expected the frames in "
+        f"{os.path.join(root, 'SAMM')}/<subject>/<clip>/<subject>_<NNNNN>.jpg "
+        f"(subject folders such as 006), or subject folders directly in {root} "
+        f"({e})") from None
+
+
+# --------------------------------------------------------------- the codes ---
+
+
+def _read(path: str) -> tuple[list[_Code], list[Exclusion]]:
+  """The valid rows of the codes file, and an Exclusion for every invalid one."""
+  rows = annotations.read_sheet(path, sheet=SHEET, header_row=HEADER_ROW,
+                                required=REQUIRED)
+  codes, exclusions, seen = [], [], {}
+  for row in rows:
+    try:
+      code = _parse_row(row)
+      _check_unique(row, code.sample, seen)
+    except DataError as e:
+      exclusions.append(Exclusion(_row_key(row), str(e)))
+      continue
+    codes.append(code)
+  return codes, exclusions
+
+
+def _parse_row(row: Row) -> _Code:
+  """One data row -> its sample with the apex resolved under 'annotated'."""
+  subject = f"{annotations.parse_subject(row, 'Subject'):03d}"
+  clip = annotations.parse_text(row, "Filename")
+  if not clip:
+    raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
+                    "such as '006_1_2'")
+  onset = annotations.parse_frame(row, "Onset Frame")
+  offset = annotations.parse_frame(row, "Offset Frame")
+  if offset < onset:
+    raise DataError(f"{row.where}: field 'Offset Frame' is {offset}, before "
+                    f"'Onset Frame' {onset}")
+  key = f"{DATASET}/{subject}/{clip}"
+  apex, source, note = apex_lib.resolve(key, onset, _parse_apex(row), offset, "annotated")
+  if note is not None:
+    note = Exclusion(key, f"{row.where}, field 'Apex Frame' ({row['Apex Frame']!r}): "
+                          f"{note.reason}", repaired=True)
+  sample = Sample(dataset=DATASET, subject=subject, clip=clip, onset=onset, apex=apex,
+                  offset=offset, apex_source=source, **_parse_labels(row))
+  return _Code(sample, note)
+
+
+def _parse_apex(row: Row) -> int | None:
+  """The annotated apex, or None when empty or not a frame number (then repaired)."""
+  try:
+    return annotations.parse_frame(row, "Apex Frame", optional=True)
+  except DataError:
+    return None
+
+
+def _parse_labels(row: Row) -> dict:
+  """emotion, action_units and objective_class of a row, as Sample fields."""
+  emotion = annotations.parse_text(row, "Estimated Emotion").lower()
+  if not emotion:
+    raise DataError(f"{row.where}: field 'Estimated Emotion' is empty; expected an "
+                    "emotion such as 'Anger'")
+  return dict(emotion=_EMOTION_ALIASES.get(emotion, emotion),
+              action_units=annotations.parse_text(row, "Action Units"),
+              objective_class=_parse_class(row))
+
+
+def _parse_class(row: Row) -> int | None:
+  """The objective class 1-7 (int or text cell), None when empty."""
+  value = row["Objective Classes"]
+  if annotations.is_missing(value):
+    return None
+  text = annotations.parse_text(row, "Objective Classes")
+  if not text.isdigit() or not 1 <= int(text) <= 7:
+    raise DataError(f"{row.where}: field 'Objective Classes' is {value!r}; expected "
+                    "an objective class 1-7")
+  return int(text)
+
+
+def _check_unique(row: Row, sample: Sample, seen: dict[str, str]) -> None:
+  """Raises DataError when the sample's Filename was on an earlier row."""
+  if sample.key in seen:
+    raise DataError(f"{row.where}: field 'Filename' {sample.clip!r} repeats "
+                    f"{seen[sample.key]}")
+  seen[sample.key] = row.where
+
+
+def _row_key(row: Row) -> str:
+  """'samm/<subject>/<clip>' of a row, as far as its cells allow."""
+  try:
+    subject = f"{annotations.parse_subject(row, 'Subject'):03d}"
+  except DataError:
+    subject = annotations.parse_text(row, "Subject") or "?"
+  return f"{DATASET}/{subject}/{annotations.parse_text(row, 'Filename') or '?'}"
+
+
+# -------------------------------------------------------------- the frames ---
+
+
+def _attach_frames(code: _Code, frames_dir: str, policy: str
+                   ) -> tuple[Sample | None, list[Exclusion]]:
+  """The sample with its frames and apex under `policy` (None when left out)."""
+  s = code.sample
+  folder = os.path.join(frames_dir, s.subject, s.clip)
+  paths, note = layout.select_frames(s.key, folder, s.onset, s.offset)
+  notes = [] if note is None else [note]
+  if not paths:
+    return None, notes
+  if policy == "annotated":
+    # The apex repair only matters when the annotated apex is used.
+    notes += [] if code.apex_note is None else [code.apex_note]
+    return dataclasses.replace(s, frame_paths=paths), notes
+  apex, source, _ = apex_lib.resolve(s.key, s.onset, s.apex, s.offset, policy, paths)
+  return dataclasses.replace(s, apex=apex, apex_source=source, frame_paths=paths), notes
