@@ -64,7 +64,7 @@ def find_coding(root: str, coding: str | None = None) -> str:
     _reject_xls(path)
     return path
   bases = (root, os.path.join(root, os.path.basename(root.rstrip("/"))))
-  found = sorted(p for b in bases for p in glob.glob(os.path.join(b, CODING_GLOB)))
+  found = sorted(p for b in bases for p in glob.glob(os.path.join(glob.escape(b), CODING_GLOB)))
   xlsx = [p for p in found if p.lower().endswith(".xlsx")]
   if xlsx:
     return xlsx[-1]  # the newest date sorts last
@@ -89,12 +89,12 @@ def _row_fields(row: ann.Row) -> dict:
   if not clip:
     raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
                     "such as 'EP01_5'")
-  return dict(subject=f"sub{ann.parse_subject(row, 'Subject'):02d}", clip=clip,
-              onset=ann.parse_frame(row, "OnsetF", optional=True),
-              apex=ann.parse_frame(row, "ApexF1", optional=True),
-              offset=ann.parse_frame(row, "OffsetF", optional=True),
-              emotion=ann.parse_text(row, "Emotion").lower(),
-              action_units=ann.parse_text(row, "AU"))
+  return {"subject": f"sub{ann.parse_subject(row, 'Subject'):02d}", "clip": clip,
+          "onset": ann.parse_frame(row, "OnsetF", optional=True),
+          "apex": ann.parse_frame(row, "ApexF1", optional=True),
+          "offset": ann.parse_frame(row, "OffsetF", optional=True),
+          "emotion": ann.parse_text(row, "Emotion").lower(),
+          "action_units": ann.parse_text(row, "AU")}
 
 
 def _check_fields(where: str, f: dict) -> str | None:

@@ -42,7 +42,8 @@ from __future__ import annotations
 import glob
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mer_jax.data import annotations as ann
 from mer_jax.data import apex as apex_lib
@@ -146,10 +147,10 @@ def _micro_fields(row: ann.Row) -> dict | None:
   video = ann.parse_text(row, "B")
   if not video:
     raise DataError(f"{row.where}: column B (video name, e.g. 'anger1_1') is empty")
-  return dict(number=ann.parse_subject(row, "A"), video=video, onset=_frame(row, "C"),
-              apex=_frame(row, "D"), offset=_frame(row, "E"),
-              action_units=ann.parse_text(row, "F"),
-              emotion=ann.parse_text(row, "G").lower())
+  return {"number": ann.parse_subject(row, "A"), "video": video,
+          "onset": _frame(row, "C"), "apex": _frame(row, "D"), "offset": _frame(row, "E"),
+          "action_units": ann.parse_text(row, "F"),
+          "emotion": ann.parse_text(row, "G").lower()}
 
 
 def _video_dir(subject_dir: str, code: str) -> tuple[str | None, str]:
@@ -173,7 +174,8 @@ class _Context:
                               "('s15') ('naming rule1')", _subject_entry)
     self.videos = _read_map(path, 2, "a video name ('anger1') and its 4-digit code "
                             "('0401') ('naming rule2')", _video_entry)
-    self.folders = {n.lower(): os.path.join(rawpic, n) for n in os.listdir(rawpic)}
+    self.folders = {n.lower(): os.path.join(rawpic, n) for n in os.listdir(rawpic)
+                    if os.path.isdir(os.path.join(rawpic, n))}
     self.rawpic, self.policy = rawpic, policy
 
   def locate(self, where: str, f: dict) -> tuple[str | None, str]:
@@ -230,12 +232,14 @@ def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclus
              else ctx.subjects.get(f["number"], str(f["number"])))
   key = f"{DATASET}/{subject}/{f['video']}"
   range_note = None
+  if not why and not f["emotion"]:
+    why = f"{row.where}: the emotion category (column G) is empty"
   if not why:
     why, range_note = _repair_range(key, row.where, f)
   if why:
     return None, [Exclusion(key, why)]
   sample, notes = _build(key, folder, f, ctx.policy)
-  return sample, ([range_note] if range_note else []) + notes
+  return sample, ([range_note] if range_note and sample else []) + notes
 
 
 def load(root: str, *, apex: str = "annotated") -> Scan:

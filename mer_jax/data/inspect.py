@@ -141,7 +141,8 @@ def _format_databases(per_database: dict, class_names: Sequence[str]) -> list[st
   rows = [[name] + [str(d["per_label"][c]) for c in class_names]
           + [str(d["n_samples"]), str(d["n_subjects"])] for name, d in per_database.items()]
   widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-  return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in [header] + rows]
+  return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+          for r in [header] + rows]
 
 
 def _subject_labels(summary: dict) -> dict[str, int]:

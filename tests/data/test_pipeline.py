@@ -52,3 +52,29 @@ def test_scheme_that_leaves_no_sample_is_a_data_error():
                                "emotions": ("others",)})
   with pytest.raises(DataError, match="no sample of .* has a label in scheme 'three_class'"):
     pipeline.load_experiment_data(cfg)
+
+
+def test_casme2_layout_through_the_config(tmp_path):
+  """Synthetic clips written as CASME II, read back by the adapter the config names."""
+  from mer_jax.data import datasets, synthetic
+  from mer_jax.data.writers import casme2 as casme2_writer
+  spec = synthetic.SyntheticSpec(num_subjects=3, clips_per_subject=5, image_size=32, seed=0)
+  generated = synthetic.generate(spec)
+  casme2_writer.write(generated, str(tmp_path))
+  frame = tmp_path / "Cropped" / "sub02"
+  clip = sorted(frame.iterdir())[0]
+  corrupt = sorted(clip.iterdir())[0]
+  corrupt.write_bytes(b"not a jpeg")  # One unreadable frame: that clip is left out.
+  cfg = data_config(datasets=("casme2",), label_scheme="casme2_5",
+                    **datasets.default_data_config())
+  cfg["roots"] = dict(cfg["roots"], casme2=str(tmp_path))
+  data = pipeline.load_experiment_data(cfg)
+  in_scheme = [s for s in generated.samples
+               if s.emotion in ("happiness", "disgust", "repression", "surprise", "others")]
+  keys = {s.key.split("/", 1)[1] for s in data.samples}
+  assert f"sub02/{clip.name}" not in keys
+  assert len(data.samples) == len(in_scheme) - 1  # Nothing else lost.
+  reasons = {e.key: e.reason for e in data.excluded}
+  assert str(corrupt) in reasons[f"casme2/sub02/{clip.name}"]
+  assert any(e.repaired and "apex" in e.reason for e in data.excluded)  # The '/' apex.
+  assert data.inputs["frames"].shape[0] == len(data.samples)
