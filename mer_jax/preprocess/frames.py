@@ -54,8 +54,15 @@ def _read_rgb(path: str) -> np.ndarray:
   """Reads one frame as uint8 RGB [H, W, 3], or raises DataError naming it."""
   if not os.path.isfile(path):
     raise DataError(f"{path}: frame file does not exist")
+  with open(path, "rb") as f:
+    data = f.read()
+  # OpenCV decodes a JPEG cut short in its image data without an error (it
+  # fills the rest grey), so check for the end-of-image marker ourselves.
+  if path.lower().endswith((".jpg", ".jpeg")) and not data.rstrip(b"\0").endswith(
+      b"\xff\xd9"):
+    raise DataError(f"{path}: JPEG file is truncated (no end-of-image marker)")
   # IMREAD_COLOR expands grey-level files to 3 channels and drops alpha.
-  bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+  bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
   if bgr is None:
     raise DataError(f"{path}: frame file cannot be decoded as an image "
                     f"(corrupt or unsupported format)")

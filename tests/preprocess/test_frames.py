@@ -94,3 +94,22 @@ def test_frames_of_different_size_name_the_odd_one(tmp_path):
 def test_no_paths_is_an_error():
   with pytest.raises(DataError, match="no frame files"):
     frames.read_frames([])
+
+
+def test_jpeg_cut_short_in_its_image_data_is_a_data_error(tmp_path):
+  """OpenCV decodes such a file silently (grey fill); read_frames must not."""
+  import cv2
+  import numpy as np
+  import pytest
+  from mer_jax.errors import DataError
+  from mer_jax.preprocess import frames
+  image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+  good = tmp_path / "img1.jpg"
+  cv2.imwrite(str(good), image)
+  data = good.read_bytes()
+  cut = tmp_path / "img2.jpg"
+  cut.write_bytes(data[: len(data) * 2 // 3])
+  assert cv2.imread(str(cut)) is not None  # The reason for the check.
+  assert frames.read_frames([str(good)]).shape == (1, 64, 64, 3)
+  with pytest.raises(DataError, match=r"img2.jpg: JPEG file is truncated"):
+    frames.read_frames([str(good), str(cut)])
