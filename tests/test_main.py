@@ -16,7 +16,12 @@ def run_main(repo_root, *args, timeout=300):
 @pytest.mark.parametrize("args, message", [
     (["--config.train.bogus=3"], "cannot apply the config override(s) --config.train.bogus=3"),
     (["--config.train.num_epochs=many"], "--config.train.num_epochs=many"),
-    (["--config.data.datasets=('casme2',)"], "'casme2', which has no adapter yet"),
+    (["--config.data.datasets=('casme9',)"], "dataset 'casme9' is unknown"),
+    (["--config.data.datasets=('casme2',)"], "no root folder for dataset 'casme2'"),
+    (["--config.data.datasets=('casme2',)", "--config.data.roots.casme2=/nonexistent"],
+     "/nonexistent, is not a folder"),
+    (["--config.data.label_scheme=megc2019", "--config.data.apex=midpoint"],
+     "megc2019 needs config.data.apex='annotated'"),
     (["--config.data.synthetic.num_subjects=1"], "empty training set"),
     (["--config.data.label_scheme=nine_class"], "is not a label scheme"),
     (["--config.model_name=vgg99"], "is not a model"),

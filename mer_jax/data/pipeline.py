@@ -111,8 +111,13 @@ def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
   """Samples -> labels (by the label scheme) -> preprocessed inputs."""
-  samples, excluded, read = load_samples(data_cfg)
   scheme = labels_lib.get_scheme(data_cfg["label_scheme"])
+  if scheme.name == "megc2019" and data_cfg["apex"] != "annotated":
+    # The composite drops CASME II clips by their *annotated* apex (data/labels.py).
+    raise ConfigError("label scheme megc2019 needs config.data.apex='annotated' "
+                      f"(got {data_cfg['apex']!r}): the official composite is defined by "
+                      "the annotated apexes")
+  samples, excluded, read = load_samples(data_cfg)
   kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
   if not kept:
     raise DataError(
