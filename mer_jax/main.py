@@ -7,12 +7,12 @@ printed as one clear message, without a traceback, and exit with status 2.
 """
 
 import logging as py_logging
-import sys
 
 from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
+from mer_jax import command_line
 from mer_jax.errors import MerError
 from mer_jax.train import loop
 
@@ -33,23 +33,6 @@ class _QuietLibraries(py_logging.Filter):
         lib in record.pathname for lib in _QUIET_LIBRARIES)
 
 
-def fail(message: str) -> None:
-  print(f"mer_jax: error: {message}", file=sys.stderr)
-  sys.exit(2)
-
-
-def parse_flags(argv: list[str]) -> list[str]:
-  """absl flag parsing, with config-override mistakes reported in one line."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    fail(f"{e}\nPass --helpshort to see the flags.")
-  except (AttributeError, KeyError, TypeError, ValueError) as e:
-    overrides = [a for a in argv[1:] if a.startswith("--config.")]
-    fail(f"cannot apply the config override(s) {' '.join(overrides)}: {e} "
-         "(a field that the config file does not define, or a value of the wrong type)")
-
-
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -59,8 +42,8 @@ def main(argv: list[str]) -> None:
   try:
     loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except MerError as e:
-    fail(str(e))
+    command_line.fail(str(e))
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  app.run(main, flags_parser=command_line.parse_flags)

@@ -21,12 +21,12 @@ from __future__ import annotations
 import collections
 import json
 import os
-import sys
 from typing import Callable, Sequence
 
 from absl import app
 from absl import flags
 
+from mer_jax import command_line
 from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
@@ -264,31 +264,17 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   flags.DEFINE_bool("json", False, "Print one JSON object.", flag_values=fv)
 
 
-def fail(message: str) -> None:
-  """Prints one error line and exits with status 2 (as mer_jax.main does)."""
-  print(f"mer_jax: error: {message}", file=sys.stderr)
-  sys.exit(2)
-
-
-def parse_flags(argv: list[str]) -> list[str]:
-  """absl flag parsing, with mistakes reported in one line and status 2."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    fail(f"{e} (pass --helpshort to see the flags)")
-
-
 def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
   """Prints the summary that the flags ask for."""
   if len(argv) > 1:
-    fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    command_line.fail(f"unexpected arguments: {' '.join(argv[1:])}")
   try:
     title, summary = inspect(fv)
   except MerError as e:
-    fail(str(e))
+    command_line.fail(str(e))
   print(json.dumps(summary, indent=2) if fv.json else format_summary(title, summary))
 
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main, flags_parser=parse_flags)
+  app.run(main, flags_parser=command_line.parse_flags)

@@ -1,0 +1,29 @@
+"""How mer_jax's commands report bad input: one line on stderr, exit status 2.
+
+Shared by `mer_jax.main` and the data tools (`mer_jax.data.inspect`): absl
+flag mistakes and `--config.x=y` overrides that do not fit the config become
+one readable line instead of a traceback.
+"""
+
+import sys
+
+from absl import flags
+
+
+def fail(message: str) -> None:
+  """Prints `mer_jax: error: MESSAGE` and exits with status 2."""
+  print(f"mer_jax: error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing (pass to `app.run(..., flags_parser=parse_flags)`)."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(f"{e} (pass --helpshort to see the flags)")
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    # ml_collections raises these for an override of a field the config lacks.
+    overrides = [a for a in argv[1:] if a.startswith("--config.")]
+    fail(f"cannot apply the config override(s) {' '.join(overrides)}: {e} "
+         "(a field that the config file does not define, or a value of the wrong type)")
