@@ -24,6 +24,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
+    # 68-point face landmarks for alignment (preprocess/face.py, method='dlib').
+    "faces": [
+        "dlib-bin>=19.24.2,<21",
+        "face-recognition-models>=0.3.0,<0.4",
+    ],
     # Independent references the tests compare against.
     "test": [
         "pytest>=8,<10",
