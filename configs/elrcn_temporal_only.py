@@ -8,7 +8,7 @@ CASME II, leave-one-subject-out, 5 classes (happiness, disgust, repression,
 surprise, others). The paper gives this ablation only as a bar chart (Fig. 6),
 so no numbers are printed beside ours.
 
-Run (needs the CASME II adapter and TIM, which later issues add):
+Run on CASME II (the Cropped frames, TIM 10):
   python -m mer_jax.main --config=configs/elrcn_temporal_only.py \
       --config.data.roots.casme2=/data/CASME2 --workdir=runs/elrcn_temporal_only
 On the built-in synthetic data (3-class, 2-core CPU, a few minutes):

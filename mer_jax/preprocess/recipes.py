@@ -34,7 +34,7 @@ def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   """ELRCN temporal-only input: grey, resized, fixed length, intensities in [0, 1].
 
   Recipe fields: image_size (50 in the paper), num_frames (10), grayscale,
-  temporal ('linear'; 'tim' arrives with the preprocessing library),
+  temporal ('tim', the temporal interpolation model, as the paper; or 'linear'),
   subtract_onset (not in the paper, off in its config: every frame minus the
   first, so the static face cancels and only the motion is left).
   """
@@ -50,9 +50,10 @@ def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
   """Resamples a clip to `length` frames with the named method."""
   if method == "linear":
     return tim.resample_linear(frames, length)
+  if method == "tim":
+    return tim.interpolate(frames.astype(np.float32), length)
   raise ConfigError(
-      f"config.data.recipe.temporal={method!r} is not available; expected 'linear' "
-      "(TIM is added by the preprocessing-library issue)")
+      f"config.data.recipe.temporal={method!r}; expected 'tim' or 'linear'")
 
 
 RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {

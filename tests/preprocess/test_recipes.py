@@ -39,5 +39,15 @@ def test_pixels_recipe_equals_opencv_steps():
 def test_unknown_recipe_or_resampling_is_a_config_error():
   with pytest.raises(ConfigError, match="not a recipe"):
     recipes.get_recipe("magic")
-  with pytest.raises(ConfigError, match="temporal='tim' is not available"):
-    recipes.resample(np.zeros((2, 1, 1, 1)), 3, "tim")
+  with pytest.raises(ConfigError, match="temporal='cubic'; expected 'tim' or 'linear'"):
+    recipes.resample(np.zeros((2, 1, 1, 1)), 3, "cubic")
+
+
+def test_tim_recipe_keeps_the_frames_at_the_input_length():
+  rng = np.random.default_rng(2)
+  clip = rng.integers(0, 256, size=(7, 8, 8, 3), dtype=np.uint8)
+  recipe = {"name": "pixels", "image_size": 8, "num_frames": 7, "grayscale": True,
+            "temporal": "tim", "subtract_onset": False}
+  linear = dict(recipe, temporal="linear")
+  np.testing.assert_allclose(recipes.pixels(clip, recipe), recipes.pixels(clip, linear),
+                             atol=1e-5)
