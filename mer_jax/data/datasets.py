@@ -42,10 +42,12 @@ NAMES = tuple(ADAPTERS) + ("synthetic",)
 
 
 def default_data_config() -> dict[str, Any]:
-  """The `config.data` fields every experiment shares: roots, adapter options, apex."""
+  """The `config.data` fields every experiment shares: roots, options, apex, cache."""
   return {"roots": {name: "" for name in NAMES},
           "adapter_options": {k: dict(v) for k, v in ADAPTER_OPTIONS.items()},
-          "apex": "annotated"}
+          "apex": "annotated",
+          # TFRecord cache of preprocessed datasets (data/builders.py); '' = no cache.
+          "cache_dir": "~/tensorflow_datasets"}
 
 
 def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Scan:

@@ -9,6 +9,10 @@ options in `config.data.adapter_options[name]` and the apex policy
 unless a root is given (then it is read from its on-disk "native" layout, as
 written by `python -m mer_jax.data.synthetic`).
 
+Datasets on disk go through the TFRecord cache in `config.data.cache_dir`
+(data/builders.py): prepared once per (dataset, root, options, recipe), read
+back on every later run; `cache_dir=''` preprocesses at every start instead.
+
 Nothing is dropped silently: samples an adapter excluded, samples the label
 scheme leaves out and clips whose frames cannot be read all end up in
 `ExperimentData.excluded` with the reason.
@@ -17,12 +21,14 @@ scheme leaves out and clips whose frames cannot be read all end up in
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Callable, Mapping, Sequence
 
 from absl import logging
 import numpy as np
 import tqdm
 
+from mer_jax.data import builders
 from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
 from mer_jax.data import native, synthetic
@@ -74,21 +80,6 @@ def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
                        **options), read_from_disk
 
 
-def load_samples(data_cfg: Mapping) -> tuple[list[Sample], list[Exclusion], ClipReader]:
-  """Loads the samples of every dataset in `data.datasets`."""
-  samples, excluded, readers = [], [], {}
-  for name in data_cfg["datasets"]:
-    scan, reader = load_dataset(name, data_cfg)
-    if not scan.samples:
-      raise DataError(f"dataset {name!r} has no samples (root: "
-                      f"{data_cfg['roots'].get(name) or 'generated in memory'}); "
-                      f"{len(scan.excluded)} were excluded")
-    samples += scan.samples
-    excluded += scan.exclusions
-    readers[name] = reader
-  return samples, excluded, lambda s: readers[s.dataset](s)
-
-
 def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
                ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
   """Applies the recipe to every sample; a clip that cannot be read is excluded."""
@@ -109,6 +100,47 @@ def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
   return kept, np.stack(out), excluded
 
 
+def uses_cache(name: str, data_cfg: Mapping) -> bool:
+  """Whether dataset `name` goes through the TFRecord cache (data/builders.py).
+
+  Every dataset on disk does when `data.cache_dir` is set; the synthetic data
+  generated in memory never does (it has no root and takes seconds to make).
+  """
+  return bool(data_cfg.get("cache_dir")) and bool(data_cfg["roots"].get(name))
+
+
+def load_prepared(name: str, data_cfg: Mapping
+                  ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+  """Dataset `name` preprocessed by `data.recipe`, built into the cache if missing."""
+  options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
+  return builders.load_prepared(name, data_cfg["roots"][name], data_cfg["recipe"],
+                                os.path.expanduser(data_cfg["cache_dir"]), options,
+                                data_cfg["apex"])
+
+
+def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
+                ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+  """One dataset's labelled samples, their frames and every exclusion (with reasons)."""
+  if uses_cache(name, data_cfg):
+    samples, frames, excluded = load_prepared(name, data_cfg)
+  else:
+    scan, read = load_dataset(name, data_cfg)
+    if not scan.samples:
+      raise DataError(f"dataset {name!r} has no samples (root: "
+                      f"{data_cfg['roots'].get(name) or 'generated in memory'}); "
+                      f"{len(scan.excluded)} were excluded")
+    samples, excluded, frames = scan.samples, list(scan.exclusions), None
+  kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
+  excluded += [Exclusion(s.key, reason) for s, reason in left_out]
+  if not kept:
+    return [], np.zeros((0,)), excluded
+  if frames is None:  # the clips of the scheme only, preprocessed now
+    kept, frames, unreadable = preprocess(kept, read, data_cfg["recipe"])
+    return kept, frames, excluded + unreadable
+  index = {s.key: i for i, s in enumerate(samples)}
+  return kept, frames[np.asarray([index[s.key] for s in kept], np.int64)], excluded
+
+
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
   """Samples -> labels (by the label scheme) -> preprocessed inputs."""
   scheme = labels_lib.get_scheme(data_cfg["label_scheme"])
@@ -117,16 +149,15 @@ def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
     raise ConfigError("label scheme megc2019 needs config.data.apex='annotated' "
                       f"(got {data_cfg['apex']!r}): the official composite is defined by "
                       "the annotated apexes")
-  samples, excluded, read = load_samples(data_cfg)
-  kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
+  kept, frames, excluded = [], [], []
+  for name in data_cfg["datasets"]:
+    k, x, e = load_inputs(name, data_cfg, scheme)
+    kept, excluded = kept + k, excluded + e
+    frames += [x] if k else []
   if not kept:
     raise DataError(
         f"no sample of {list(data_cfg['datasets'])} has a label in scheme "
-        f"{scheme.name!r} (classes {scheme.class_names}); {len(samples)} were found")
-  excluded += [Exclusion(s.key, reason) for s, reason in left_out]
-  if left_out:
-    logging.info("label scheme %s leaves out %d of %d samples", scheme.name,
-                 len(left_out), len(samples))
-  kept, x, unreadable = preprocess(kept, read, data_cfg["recipe"])
+        f"{scheme.name!r} (classes {scheme.class_names}); {len(excluded)} were excluded")
   y = np.asarray([scheme.label(s) for s in kept], np.int32)
-  return ExperimentData(kept, y, {"frames": x}, scheme.class_names, excluded + unreadable)
+  return ExperimentData(kept, y, {"frames": np.concatenate(frames)}, scheme.class_names,
+                        excluded)

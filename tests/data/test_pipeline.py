@@ -66,9 +66,15 @@ def test_casme2_layout_through_the_config(tmp_path):
   corrupt = sorted(clip.iterdir())[0]
   corrupt.write_bytes(b"not a jpeg")  # One unreadable frame: that clip is left out.
   cfg = data_config(datasets=("casme2",), label_scheme="casme2_5",
-                    **datasets.default_data_config())
+                    **dict(datasets.default_data_config(), cache_dir=""))
   cfg["roots"] = dict(cfg["roots"], casme2=str(tmp_path))
   data = pipeline.load_experiment_data(cfg)
+  cached = pipeline.load_experiment_data(dict(cfg, cache_dir=str(tmp_path / "cache")))
+  assert [s.key for s in cached.samples] == [s.key for s in data.samples]
+  np.testing.assert_array_equal(cached.inputs["frames"], data.inputs["frames"])
+  np.testing.assert_array_equal(cached.labels, data.labels)
+  assert {e.key for e in cached.excluded} == {e.key for e in data.excluded}
+  assert list((tmp_path / "cache" / "mer_prepared").iterdir())  # The cache was written.
   in_scheme = [s for s in generated.samples
                if s.emotion in ("happiness", "disgust", "repression", "surprise", "others")]
   keys = {s.key.split("/", 1)[1] for s in data.samples}

@@ -1,0 +1,397 @@
+"""The cache of preprocessing: a TFDS builder that writes one recipe's output as TFRecords.
+
+  path = prepare('casme2', '/data/CASME2', {'name': 'pixels', ...}, '~/tensorflow_datasets')
+  samples, frames, exclusions = load_prepared('casme2', '/data/CASME2', recipe, data_dir)
+
+One builder, `mer_prepared`, with one builder config per (dataset, corpus
+root, adapter options, apex policy, recipe). The config name holds the hash of
+the recipe and the hash of the rest (preprocess/recipe_hash.py), so any
+changed parameter is a new config, hence a new directory, and a stale cache is
+never read back:
+
+  <data_dir>/mer_prepared/<dataset>-<recipe>-<recipe hash>-<source hash>/1.0.0/
+      mer_prepared-train.tfrecord-*   one example per sample, in the adapter's order
+      dataset_info.json features.json (TFDS)
+      exclusions.json                 what the adapter excluded or repaired and the
+                                      clips that failed preprocessing, with reasons
+
+Examples hold the raw Sample fields, not a label scheme's class: every scheme
+reads the same cache. `FORMAT_VERSION` changes with the record format, and
+must also be bumped when a recipe's *code* changes its output (unhashed).
+
+Interrupted builds: TFDS writes into `incomplete.XXXXXX_1.0.0/` and renames it
+to `1.0.0/` after the last record; an exception removes it. So a version
+folder exists only when complete and the next `prepare` rebuilds. A killed
+process leaves its `incomplete.*` folder: never read, reported, safe to delete.
+
+TensorFlow (tensorflow-cpu) and TFDS are imported on first use only, with
+every GPU hidden from TensorFlow, so that it never takes an accelerator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import glob
+import json
+import os
+import sys
+from typing import Any, Iterator, Mapping, Sequence
+
+from absl import logging
+import numpy as np
+import tqdm
+
+from mer_jax.data import datasets
+from mer_jax.data import native
+from mer_jax.data.sample import Exclusion, Sample, Scan
+from mer_jax.errors import ConfigError, DataError
+from mer_jax.preprocess import frames as frames_lib
+from mer_jax.preprocess import recipes
+from mer_jax.preprocess.recipe_hash import recipe_hash, short_hash, to_plain
+
+BUILDER_NAME = "mer_prepared"
+FORMAT_VERSION = "1.0.0"  # the version folder; bump when the record format changes
+SPLIT = "train"
+EXCLUSIONS_FILE = "exclusions.json"
+MANUAL_DOWNLOAD_INSTRUCTIONS = """\
+The micro-expression corpora are licensed to each research group and cannot be
+downloaded. Point --root (config.data.roots.NAME) at your unpacked copy, e.g.
+the CASME II folder that holds CASME2-coding-20140508.xlsx and Cropped/.
+See datasets.md for the layout each adapter expects.
+"""
+TEXT_FIELDS = ("dataset", "subject", "clip", "emotion", "action_units", "apex_source")
+INT_FIELDS = ("onset", "apex", "offset", "objective_class")  # objective_class -1: none
+
+# ------------------------------------------------------------ the cache key ---
+
+
+@dataclasses.dataclass(frozen=True)
+class PrepareSpec:
+  """Everything that determines the content of one cache (all JSON-ready).
+
+  Attributes:
+    dataset: registry name (data/datasets.py), or 'synthetic' (native layout).
+    root: absolute path of the corpus.
+    adapter_options: the adapter's options with its defaults filled in and
+      '' ("the adapter decides") dropped, as `datasets.load` passes them.
+    apex: apex policy.
+    recipe: the recipe config as a plain dict (`name` + parameters).
+  """
+
+  dataset: str
+  root: str
+  adapter_options: dict[str, Any]
+  apex: str
+  recipe: dict[str, Any]
+
+  @property
+  def source(self) -> dict[str, Any]:
+    """The part of the key that says which samples: all but the recipe."""
+    return {"dataset": self.dataset, "root": self.root,
+            "adapter_options": self.adapter_options, "apex": self.apex}
+
+  @property
+  def config_name(self) -> str:
+    """'casme2-pixels-<recipe hash>-<source hash>': the builder-config name."""
+    return (f"{self.dataset}-{self.recipe['name']}-{recipe_hash(self.recipe)}-"
+            f"{short_hash(self.source, 6)}")
+
+
+def make_spec(dataset: str, root: str, recipe_cfg: Mapping,
+              adapter_options: Mapping | None = None, apex: str = "annotated") -> PrepareSpec:
+  """Normalises the arguments of `prepare` into the cache key.
+
+  Raises:
+    ConfigError: an unknown dataset or recipe, or the in-memory synthetic data.
+  """
+  if dataset not in datasets.NAMES:
+    raise ConfigError(f"dataset {dataset!r} is unknown; expected one of {list(datasets.NAMES)}")
+  if not root:  # (the synthetic data generated in memory has none)
+    raise ConfigError(f"dataset {dataset!r} needs a root folder to be prepared and cached")
+  recipe = to_plain(recipe_cfg)
+  recipe_hash(recipe)  # ConfigError without a name
+  recipes.get_recipe(recipe["name"])  # ConfigError if unknown
+  options = {**datasets.ADAPTER_OPTIONS.get(dataset, {}), **to_plain(adapter_options or {})}
+  return PrepareSpec(dataset, os.path.abspath(os.path.expanduser(root)),
+                     {k: v for k, v in sorted(options.items()) if v != ""}, apex, recipe)
+
+
+def prepared_dir(spec: PrepareSpec, data_dir: str) -> str:
+  """Where the version folder of `spec` is (or will be) under `data_dir`."""
+  return os.path.join(os.path.expanduser(data_dir), BUILDER_NAME, spec.config_name,
+                      FORMAT_VERSION)
+
+
+def is_prepared(path: str) -> bool:
+  """True when `path` holds a finished cache; DataError when it holds a damaged one."""
+  if not os.path.isdir(path):
+    return False
+  for name in ("dataset_info.json", EXCLUSIONS_FILE):
+    if not os.path.isfile(os.path.join(path, name)):
+      raise DataError(f"{path}: a prepared-data folder without {name} (damaged or not "
+                      "written by mer_jax); delete it and prepare again")
+  return True
+
+# ------------------------------------------------------------- the samples ---
+
+
+def scan_dataset(spec: PrepareSpec) -> Scan:
+  """The adapter's samples and exclusions for `spec` (a DataError if there are none)."""
+  if not os.path.isdir(spec.root):
+    raise DataError(f"root {spec.root}: no such directory (the {spec.dataset} corpus "
+                    "should be there)")
+  if spec.dataset == "synthetic":
+    scan = Scan(native.load_native(spec.root), [])
+  else:
+    scan = datasets.load(spec.dataset, spec.root, apex=spec.apex, **spec.adapter_options)
+  if not scan.samples:
+    raise DataError(f"dataset {spec.dataset!r} has no samples under {spec.root}; "
+                    f"{len(scan.excluded)} were excluded")
+  return scan
+
+
+def preprocess_one(sample: Sample, recipe_cfg: Mapping
+                   ) -> tuple[np.ndarray | None, Exclusion | None]:
+  """(frames, None), or (None, why) for a clip that cannot be read or preprocessed.
+
+  As `pipeline.preprocess` with frames read from disk: same recipe call, same
+  reasons; a ConfigError (a bad recipe parameter) is raised, not recorded.
+  """
+  recipe = recipes.get_recipe(recipe_cfg["name"])
+  try:
+    return np.asarray(recipe(frames_lib.read_frames(sample.frame_paths), recipe_cfg),
+                      np.float32), None
+  except ConfigError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except  # A corrupt clip: record it.
+    logging.warning("%s left out: %s", sample.key, e)
+    return None, Exclusion(sample.key, f"preprocessing failed: {e}")
+
+
+def output_shape(samples: Sequence[Sample], recipe_cfg: Mapping) -> tuple[int, ...]:
+  """The recipe's output shape, from the first clip that preprocesses."""
+  first_error = None
+  for sample in samples:
+    frames, excluded = preprocess_one(sample, recipe_cfg)
+    if frames is not None:
+      return tuple(frames.shape)
+    first_error = first_error or excluded
+  raise DataError(f"no clip could be preprocessed with recipe {recipe_cfg['name']!r}; "
+                  f"the first error: {first_error.reason}")
+
+
+def to_example(sample: Sample, frames: np.ndarray) -> dict[str, Any]:
+  """The TFDS example of one sample: its frames and raw annotation."""
+  example = {name: getattr(sample, name) for name in TEXT_FIELDS + INT_FIELDS}
+  if sample.objective_class is None:
+    example["objective_class"] = -1
+  return {**example, "frames": frames, "frame_paths": list(sample.frame_paths)}
+
+
+def from_example(example: Mapping[str, Any]) -> Sample:
+  """The Sample of one example read back by `tfds.as_numpy` (bytes -> str)."""
+  fields = {name: example[name].decode("utf-8") for name in TEXT_FIELDS}
+  fields.update({name: int(example[name]) for name in INT_FIELDS})
+  if fields["objective_class"] < 0:
+    fields["objective_class"] = None
+  paths = tuple(p.decode("utf-8") for p in example["frame_paths"])
+  return Sample(**fields, frame_paths=paths)
+
+
+def generate_examples(samples: Sequence[Sample], recipe_cfg: Mapping,
+                      frames_shape: Sequence[int], failed: list[Exclusion]
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+  """Yields (sample key, example) per clip, with a progress bar; appends failures to `failed`."""
+  bar = tqdm.tqdm(samples, desc=f"prepare {samples[0].dataset} ({recipe_cfg['name']})",
+                  unit="clip")
+  for sample in bar:
+    frames, excluded = preprocess_one(sample, recipe_cfg)
+    if excluded is not None:
+      failed.append(excluded)
+      continue
+    if frames.shape != tuple(frames_shape):
+      raise DataError(f"{sample.key}: recipe {recipe_cfg['name']!r} returned shape "
+                      f"{frames.shape}, but {tuple(frames_shape)} for the first clip; "
+                      "a recipe must give every clip the same shape")
+    yield sample.key, to_example(sample, frames)
+
+# -------------------------------------------------------- exclusions file ---
+
+
+def write_exclusions(path: str, spec: PrepareSpec, num_samples: int,
+                     exclusions: Sequence[Exclusion]) -> None:
+  """Writes `exclusions.json` (with the key and the sample count) into `path`."""
+  record = {"config": spec.config_name, **dataclasses.asdict(spec),
+            "num_samples": num_samples,
+            "exclusions": [dataclasses.asdict(e) for e in exclusions]}
+  with open(os.path.join(path, EXCLUSIONS_FILE), "w", encoding="utf-8") as f:
+    json.dump(record, f, indent=1)
+
+
+def read_summary(path: str) -> dict[str, Any]:
+  """The contents of `exclusions.json` of a prepared folder (no TensorFlow needed)."""
+  with open(os.path.join(path, EXCLUSIONS_FILE), encoding="utf-8") as f:
+    return json.load(f)
+
+# ------------------------------------------------------------ TensorFlow ---
+
+
+@functools.cache
+def import_tfds() -> Any:
+  """Imports TensorFlow with every GPU hidden, then TFDS (its bars off: ours is on)."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # no C++ INFO lines
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    tf.config.set_visible_devices([], "GPU")
+  except RuntimeError:  # TensorFlow was initialised before us.
+    if tf.config.get_visible_devices("GPU"):
+      logging.warning("TensorFlow already sees a GPU: %s", tf.config.get_visible_devices("GPU"))
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  tfds.disable_progress_bar()
+  return tfds
+
+
+def features(tfds: Any, frames_shape: Sequence[int]) -> Any:
+  """The feature spec of one example."""
+  text = {name: tfds.features.Text() for name in TEXT_FIELDS}
+  ints = {name: tfds.features.Scalar(dtype=np.int32) for name in INT_FIELDS}
+  return tfds.features.FeaturesDict({
+      "frames": tfds.features.Tensor(shape=tuple(frames_shape), dtype=np.float32),
+      "frame_paths": tfds.features.Sequence(tfds.features.Text()), **text, **ints})
+
+
+@functools.cache
+def builder_class() -> type:
+  """The TFDS builder class, defined on first use; not registered (read by folder)."""
+  tfds = import_tfds()
+
+  @dataclasses.dataclass(eq=False)
+  class PreparedConfig(tfds.core.BuilderConfig):
+    """A builder config: the cache key and the recipe's output shape."""
+    spec: PrepareSpec | None = None
+    frames_shape: tuple[int, ...] = ()
+
+  class MerPrepared(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Micro-expression clips after one preprocessing recipe, one example per sample."""
+
+    VERSION = tfds.core.Version(FORMAT_VERSION)
+    RELEASE_NOTES = {FORMAT_VERSION: "Raw sample fields + recipe frames; exclusions.json."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    config_class = PreparedConfig
+    # No checksums file to look up (nothing is downloaded); TFDS 4.9.10 needs the
+    # undeclared `importlib_resources` to find one (tensorflow/datasets#11212).
+    code_path = None
+
+    def __init__(self, *, scan: Scan | None = None, **kwargs: Any):
+      self._scan = scan  # the adapter's result; needed to build, not to read
+      super().__init__(**kwargs)
+
+    def _info(self) -> Any:
+      cfg = self.builder_config
+      return tfds.core.DatasetInfo(
+          builder=self, features=features(tfds, cfg.frames_shape), disable_shuffling=True,
+          description=f"{cfg.spec.dataset} preprocessed by recipe {cfg.spec.recipe['name']}")
+
+    def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
+      if self._scan is None or str(dl_manager.manual_dir) != self.builder_config.spec.root:
+        raise DataError("MerPrepared is built by mer_jax.data.builders.prepare")
+      return {SPLIT: self._generate_examples()}
+
+    def _generate_examples(self) -> Iterator[tuple[str, dict[str, Any]]]:
+      cfg, failed, count = self.builder_config, [], 0
+      for key, example in generate_examples(self._scan.samples, cfg.spec.recipe,
+                                            cfg.frames_shape, failed):
+        count += 1
+        yield key, example
+      # self.data_dir is TFDS's incomplete.* folder here: renamed with the records.
+      write_exclusions(self.data_dir, cfg.spec, count, self._scan.exclusions + failed)
+
+  PreparedConfig.__qualname__ = "PreparedConfig"  # as TFDS logs it, not builder_class.<locals>
+  MerPrepared.__qualname__ = "MerPrepared"
+  return MerPrepared
+
+
+def make_builder(spec: PrepareSpec, data_dir: str, frames_shape: Sequence[int],
+                 scan: Scan | None = None) -> Any:
+  """A `MerPrepared` builder for `spec` (pass `scan` to build)."""
+  cls = builder_class()
+  config = cls.config_class(name=spec.config_name, spec=spec, frames_shape=tuple(frames_shape),
+                            description=json.dumps(dataclasses.asdict(spec), sort_keys=True))
+  return cls(data_dir=os.path.expanduser(data_dir), config=config, scan=scan)
+
+# ------------------------------------------------------------- public API ---
+
+
+def _warn_leftovers(path: str) -> None:
+  """Logs the incomplete.* folders that killed builds of this config left behind."""
+  parent, version = os.path.split(path)
+  for leftover in glob.glob(os.path.join(parent, f"incomplete.*_{version}")):
+    logging.warning("%s: left by an interrupted build, not used; safe to delete", leftover)
+
+
+def prepare(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
+            adapter_options: Mapping | None = None, apex: str = "annotated") -> str:
+  """Writes the TFRecords of (dataset, recipe) under `data_dir` unless they exist.
+
+  Args:
+    dataset: registry name ('casme2', 'samm', ...; 'synthetic' for the native layout).
+    root: the corpus folder (the TFDS manual_dir).
+    recipe_cfg: `config.data.recipe` (`name` + parameters).
+    data_dir: the TFDS data directory (e.g. ~/tensorflow_datasets).
+    adapter_options: `config.data.adapter_options[dataset]`; defaults filled in.
+    apex: apex policy (`config.data.apex`).
+
+  Returns:
+    The prepared version folder (holds the TFRecords and exclusions.json).
+
+  Raises:
+    ConfigError: unknown dataset, recipe or recipe parameter.
+    DataError: a missing root, no samples, or no clip that can be preprocessed.
+  """
+  spec = make_spec(dataset, root, recipe_cfg, adapter_options, apex)
+  path = prepared_dir(spec, data_dir)
+  if is_prepared(path):
+    logging.info("reusing prepared %s", path)
+    return path
+  scan = scan_dataset(spec)
+  shape = output_shape(scan.samples, spec.recipe)
+  _warn_leftovers(path)
+  build(spec, data_dir, shape, scan)
+  return path
+
+
+def build(spec: PrepareSpec, data_dir: str, frames_shape: Sequence[int], scan: Scan) -> None:
+  """Runs the TFDS build; tolerates another process that finished the same build first."""
+  tfds = import_tfds()
+  config = tfds.download.DownloadConfig(manual_dir=spec.root, try_download_gcs=False)
+  try:
+    with contextlib.redirect_stdout(sys.stderr):  # TFDS prints progress; stdout is the caller's
+      make_builder(spec, data_dir, frames_shape, scan).download_and_prepare(
+          download_config=config)
+  except OSError:  # The final rename failed: the version folder appeared meanwhile.
+    if not is_prepared(prepared_dir(spec, data_dir)):
+      raise
+    logging.warning("%s was prepared by another process meanwhile; using it", spec.config_name)
+
+
+def read_prepared(path: str) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+  """Reads a prepared folder back: (samples, frames [N, ...] float32, exclusions)."""
+  if not is_prepared(path):
+    raise DataError(f"{path}: no prepared data there (run python -m mer_jax.prepare)")
+  tfds = import_tfds()
+  dataset = tfds.builder_from_directory(path).as_dataset(split=SPLIT, shuffle_files=False)
+  samples, frames = [], []
+  for example in tfds.as_numpy(dataset):
+    samples.append(from_example(example))
+    frames.append(example["frames"])
+  exclusions = [Exclusion(**e) for e in read_summary(path)["exclusions"]]
+  return samples, np.stack(frames), exclusions
+
+
+def load_prepared(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
+                  adapter_options: Mapping | None = None, apex: str = "annotated"
+                  ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+  """`prepare` (if needed), then `read_prepared`: the arguments are those of `prepare`."""
+  return read_prepared(prepare(dataset, root, recipe_cfg, data_dir, adapter_options, apex))

@@ -1,0 +1,117 @@
+"""Prepare (preprocess and cache as TFRecords) one dataset with one recipe.
+
+  python -m mer_jax.prepare --dataset=casme2 --root=/data/CASME2 --recipe=pixels \\
+      --recipe_overrides='{"image_size": 50, "num_frames": 10}' --data_dir=~/tensorflow_datasets
+
+The recipe is `RECIPE_DEFAULTS[--recipe]` with the fields of the JSON object
+--recipe_overrides replaced. The TFRecords go to
+<data_dir>/mer_prepared/<dataset>-<recipe>-<hashes>/1.0.0/ (data/builders.py);
+a second run with the same arguments reuses them at once. The trainer reuses
+them only if its `config.data.recipe` equals the recipe given here, field for
+field. Prints where the records are, the number of samples and what was
+excluded or repaired (the reasons are in exclusions.json beside the records).
+Errors in the input print one line `mer_jax: error: ...` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from absl import app
+from absl import flags
+
+from mer_jax import command_line
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import builders
+from mer_jax.data import datasets
+from mer_jax.errors import ConfigError, MerError
+
+# Recipe name -> its parameters by default: the paper settings of the config
+# that uses it (configs/elrcn_temporal_only.py), with 'linear' resampling
+# until TIM is available.
+RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "pixels": {"image_size": 50, "num_frames": 10, "grayscale": True,
+               "temporal": "tim", "subtract_onset": False},
+}
+
+
+def parse_json_object(flag: str, text: str) -> dict[str, Any]:
+  """The JSON object given to `--flag`, or a ConfigError saying what is wrong."""
+  try:
+    value = json.loads(text)
+  except json.JSONDecodeError as e:
+    raise ConfigError(f"--{flag}={text!r} is not valid JSON: {e}") from e
+  if not isinstance(value, dict):
+    raise ConfigError(f"--{flag}={text!r} must be a JSON object, e.g. '{{\"image_size\": 50}}'")
+  return value
+
+
+def recipe_config(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+  """The recipe config: `name` + its defaults, with `overrides` applied.
+
+  Raises:
+    ConfigError: `overrides` names a field the recipe does not have (or 'name').
+  """
+  defaults = RECIPE_DEFAULTS.get(name)
+  if defaults is None:  # a recipe without defaults here: the overrides are all of it
+    return {"name": name, **overrides}
+  unknown = sorted(set(overrides) - set(defaults))
+  if unknown:
+    raise ConfigError(f"--recipe_overrides: recipe {name!r} has no field(s) {unknown}; "
+                      f"its fields are {sorted(defaults)} (choose the recipe with --recipe)")
+  return {"name": name, **defaults, **overrides}
+
+
+def format_report(path: str, summary: dict[str, Any]) -> str:
+  """What `main` prints: where the records are and what they hold."""
+  notes = summary["exclusions"]
+  repaired = sum(1 for e in notes if e["repaired"])
+  return "\n".join([
+      f"prepared {summary['dataset']} with recipe {json.dumps(summary['recipe'], sort_keys=True)}",
+      f"  TFRecords: {path}",
+      f"  samples: {summary['num_samples']}",
+      f"  excluded: {len(notes) - repaired}, repaired: {repaired} "
+      f"(reasons in {path}/{builders.EXCLUSIONS_FILE})"])
+
+
+def run(fv: flags.FlagValues) -> str:
+  """Prepares what the flags ask for; returns the report. Raises MerError on bad input."""
+  recipe = recipe_config(fv.recipe, parse_json_object("recipe_overrides", fv.recipe_overrides))
+  options = parse_json_object("adapter_options", fv.adapter_options)
+  path = builders.prepare(fv.dataset, fv.root, recipe, fv.data_dir, options, fv.apex)
+  return format_report(path, builders.read_summary(path))
+
+
+def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
+  """Defines the CLI flags; called only when run as a program, not on import."""
+  flags.DEFINE_string("dataset", None, f"One of {list(datasets.NAMES)} ('synthetic': the "
+                      "native layout written by mer_jax.data.synthetic).", flag_values=fv)
+  flags.DEFINE_string("root", None, "Folder of the corpus (your licensed copy).", flag_values=fv)
+  flags.DEFINE_string("recipe", "pixels", "Preprocessing recipe (preprocess/recipes.py).",
+                      flag_values=fv)
+  flags.DEFINE_string("recipe_overrides", "{}", "JSON object of recipe fields to change, "
+                      "e.g. '{\"image_size\": 32}'.", flag_values=fv)
+  flags.DEFINE_string("data_dir", "~/tensorflow_datasets", "Where the TFRecords are written.",
+                      flag_values=fv)
+  flags.DEFINE_enum("apex", "annotated", list(apex_lib.POLICIES), "Apex policy.",
+                    flag_values=fv)
+  flags.DEFINE_string("adapter_options", "{}", "JSON object of adapter options, e.g. "
+                      "'{\"frames\": \"raw_selected\"}' for CASME II.", flag_values=fv)
+  flags.mark_flags_as_required(["dataset", "root"], flag_values=fv)
+
+
+def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
+  """Prepares the dataset and prints the report."""
+  if len(argv) > 1:
+    command_line.fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  try:
+    report = run(fv)
+  except MerError as e:
+    command_line.fail(str(e))
+  print(report)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main, flags_parser=command_line.parse_flags)

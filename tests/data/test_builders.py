@@ -1,0 +1,224 @@
+"""Tests for the preprocessing cache: builders.prepare / load_prepared, the recipe hash, the CLI.
+
+A small synthetic corpus in the CASME II layout (6 clips; one with the '/'
+apex that the adapter repairs, one with a corrupt frame) is prepared with the
+'pixels' recipe at small sizes. The frames read back must be identical to what
+`pipeline.preprocess` computes directly. TensorFlow is imported once here
+(several seconds) and once more by the CLI subprocess that builds.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import ml_collections
+import numpy as np
+import pytest
+
+from mer_jax.data import builders
+from mer_jax.data import datasets
+from mer_jax.data import pipeline
+from mer_jax.data import synthetic
+from mer_jax.data.sample import Sample
+from mer_jax.data.writers import casme2 as casme2_writer
+from mer_jax.errors import ConfigError, DataError
+from mer_jax.preprocess import recipe_hash as recipe_hash_lib
+from mer_jax.preprocess import recipes
+
+RECIPE = {"name": "pixels", "image_size": 8, "num_frames": 4, "grayscale": True,
+          "temporal": "linear", "subtract_onset": False}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> str:
+  """The corpus; the first clip of sub01 has a corrupt frame (left out when preprocessed)."""
+  out = tmp_path_factory.mktemp("casme2")
+  spec = synthetic.SyntheticSpec(num_subjects=2, clips_per_subject=3, image_size=32)
+  casme2_writer.write(synthetic.generate(spec), str(out))
+  clip = sorted((out / "Cropped" / "sub01").iterdir())[0]
+  sorted(clip.iterdir())[1].write_bytes(b"not a jpeg")
+  return str(out)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> str:
+  return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture(scope="module")
+def prepared(root, data_dir) -> str:
+  return builders.prepare("casme2", root, RECIPE, data_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(root):
+  """(scan, kept samples, frames, unreadable) as the pipeline computes them without a cache."""
+  scan = datasets.load("casme2", root)
+  kept, frames, unreadable = pipeline.preprocess(scan.samples, pipeline.read_from_disk, RECIPE)
+  return scan, kept, frames, unreadable
+
+
+def file_times(path: str) -> dict[str, int]:
+  return {name: os.stat(os.path.join(path, name)).st_mtime_ns for name in os.listdir(path)}
+
+# ------------------------------------------------------------ recipe hash ---
+
+
+def test_recipe_hash_is_stable_and_canonical():
+  h = recipe_hash_lib.recipe_hash(RECIPE)
+  assert len(h) == 10 and int(h, 16) >= 0
+  assert recipe_hash_lib.recipe_hash(dict(reversed(list(RECIPE.items())))) == h
+  assert recipe_hash_lib.recipe_hash(ml_collections.ConfigDict(RECIPE)) == h
+  assert recipe_hash_lib.recipe_hash({**RECIPE, "image_size": np.int64(8)}) == h
+  assert recipe_hash_lib.recipe_hash({**RECIPE, "image_size": 9}) != h
+  assert recipe_hash_lib.recipe_hash({**RECIPE, "name": "other"}) != h
+  # Fixed across processes and versions: a changed value would orphan every cache.
+  assert recipe_hash_lib.short_hash({"a": [1, 2], "b": True}) == "7bc296510b"
+
+
+def test_recipe_hash_rejects_what_has_no_json_form():
+  with pytest.raises(ConfigError, match="needs a 'name'"):
+    recipe_hash_lib.recipe_hash({"image_size": 8})
+  with pytest.raises(ConfigError, match="cannot be part of a cache key"):
+    recipe_hash_lib.recipe_hash({**RECIPE, "kernel": np.ones(3)})
+
+# ---------------------------------------------------------------- builder ---
+
+
+def test_frames_are_identical_to_direct_preprocessing(prepared, reference):
+  scan, kept, frames, unreadable = reference
+  samples, x, exclusions = builders.read_prepared(prepared)
+  assert samples == kept  # every field, frame paths included, in the adapter's order
+  assert x.dtype == np.float32 and x.shape == (5, 4, 8, 8, 1)
+  np.testing.assert_array_equal(x, frames)
+  assert exclusions == scan.exclusions + unreadable
+  assert [e.repaired for e in exclusions] == [True, False]  # the '/' apex; the corrupt frame
+  assert "preprocessing failed" in exclusions[1].reason and "sub01" in exclusions[1].key
+
+
+def test_sample_fields_round_trip_including_no_objective_class():
+  sample = Sample("casme2", "sub01", "EP01_01", "others", 3, 5, 9, "midpoint", "4+L10",
+                  None, ("/a/img3.jpg", "/a/img4.jpg"))
+  example = builders.to_example(sample, np.zeros((1, 2, 2, 1), np.float32))
+  assert example["objective_class"] == -1
+  as_read = {k: (v.encode() if isinstance(v, str) else v) for k, v in example.items()}
+  as_read["frame_paths"] = np.array([p.encode() for p in sample.frame_paths], object)
+  assert builders.from_example(as_read) == sample
+
+
+def test_layout_and_exclusions_file(prepared, data_dir):
+  config = os.path.basename(os.path.dirname(prepared))
+  assert prepared.startswith(os.path.join(data_dir, "mer_prepared", "casme2-pixels-"))
+  assert config.split("-")[2] == recipe_hash_lib.recipe_hash(RECIPE)
+  assert os.path.basename(prepared) == "1.0.0"
+  summary = builders.read_summary(prepared)
+  assert summary["num_samples"] == 5 and summary["recipe"] == RECIPE
+  assert summary["adapter_options"] == {"frames": "cropped"}  # defaults filled, '' dropped
+
+
+def test_second_prepare_reuses_the_cache(prepared, root, data_dir, monkeypatch):
+  before = file_times(prepared)
+
+  def no_scan(spec):
+    raise AssertionError("the dataset was scanned again")
+
+  monkeypatch.setattr(builders, "scan_dataset", no_scan)
+  same = {"frames": "cropped", "coding": ""}  # the defaults, spelt out: the same key
+  assert builders.prepare("casme2", root, dict(reversed(list(RECIPE.items()))), data_dir,
+                          same) == prepared
+  assert file_times(prepared) == before
+  samples, x, _ = builders.load_prepared("casme2", root, RECIPE, data_dir)
+  assert len(samples) == x.shape[0] == 5
+
+
+def test_changed_parameters_make_new_directories(prepared, root, data_dir, reference):
+  bigger = builders.prepare("casme2", root, {**RECIPE, "image_size": 6}, data_dir)
+  raw = builders.prepare("casme2", root, RECIPE, data_dir, {"frames": "raw_selected"})
+  assert len({prepared, bigger, raw}) == 3 and all(map(os.path.isdir, (prepared, bigger, raw)))
+  assert builders.read_prepared(bigger)[1].shape[2:4] == (6, 6)
+  name = lambda p: os.path.basename(os.path.dirname(p)).split("-")  # noqa: E731
+  assert name(bigger)[3] == name(prepared)[3] != name(raw)[3]  # source hash
+  assert name(raw)[2] == name(prepared)[2] != name(bigger)[2]  # recipe hash
+  np.testing.assert_array_equal(builders.read_prepared(prepared)[1], reference[2])
+
+
+def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, reference, monkeypatch):
+  original, calls = recipes.RECIPES["pixels"], []
+
+  def interrupted(frames, cfg):
+    calls.append(1)
+    if len(calls) == 4:  # the output shape took call 1; examples 1-2 are written
+      raise KeyboardInterrupt
+    return original(frames, cfg)
+
+  monkeypatch.setitem(recipes.RECIPES, "pixels", interrupted)
+  with pytest.raises(KeyboardInterrupt):
+    builders.prepare("casme2", root, RECIPE, str(tmp_path))
+  config_dir = tmp_path / "mer_prepared" / builders.make_spec("casme2", root, RECIPE).config_name
+  assert os.listdir(config_dir) == []  # no version folder, no incomplete.* left
+  monkeypatch.setitem(recipes.RECIPES, "pixels", original)
+  samples, x, _ = builders.load_prepared("casme2", root, RECIPE, str(tmp_path))
+  assert samples == reference[1]
+  np.testing.assert_array_equal(x, reference[2])
+
+
+def test_leftover_of_a_killed_build_is_ignored(root, tmp_path):
+  spec = builders.make_spec("casme2", root, RECIPE)
+  leftover = tmp_path / "mer_prepared" / spec.config_name / "incomplete.ABC123_1.0.0"
+  leftover.mkdir(parents=True)
+  (leftover / "mer_prepared-train.tfrecord-00000-of-00001").write_bytes(b"partial")
+  path = builders.prepare("casme2", root, RECIPE, str(tmp_path))
+  assert builders.read_prepared(path)[1].shape[0] == 5 and leftover.is_dir()
+
+
+def test_bad_input_raises_before_anything_is_written(root, tmp_path):
+  with pytest.raises(ConfigError, match="temporal='cubic'"):
+    builders.prepare("casme2", root, {**RECIPE, "temporal": "cubic"}, str(tmp_path))
+  with pytest.raises(DataError, match="no such directory"):
+    builders.prepare("casme2", str(tmp_path / "missing"), RECIPE, str(tmp_path))
+  with pytest.raises(ConfigError, match="needs a root folder"):
+    builders.prepare("synthetic", "", RECIPE, str(tmp_path))
+  assert not (tmp_path / "mer_prepared").exists()
+  damaged = builders.prepared_dir(builders.make_spec("casme2", root, RECIPE), str(tmp_path))
+  os.makedirs(damaged)
+  with pytest.raises(DataError, match="delete it"):
+    builders.prepare("casme2", root, RECIPE, str(tmp_path))
+
+# -------------------------------------------------------------------- CLI ---
+
+
+def run_prepare(repo_root, *args):
+  return subprocess.run([sys.executable, "-m", "mer_jax.prepare", *args], cwd=repo_root,
+                        capture_output=True, text=True, timeout=120)
+
+
+def test_cli_prepares_then_reuses(repo_root, root, tmp_path, reference):
+  args = ["--dataset=casme2", f"--root={root}", "--recipe=pixels", f"--data_dir={tmp_path}",
+          '--recipe_overrides={"image_size": 8, "num_frames": 4}']
+  first = run_prepare(repo_root, *args)
+  assert first.returncode == 0, first.stderr
+  path = builders.prepare("casme2", root, RECIPE, str(tmp_path))  # the same key: reused
+  assert f"TFRecords: {path}" in first.stdout and "samples: 5" in first.stdout
+  assert "excluded: 1, repaired: 1" in first.stdout
+  np.testing.assert_array_equal(builders.read_prepared(path)[1], reference[2])
+  again = run_prepare(repo_root, *args)
+  assert again.returncode == 0 and again.stdout == first.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--root=/no/such/dir"], "no such directory"),
+    (['--recipe_overrides={"size": 8}'], "has no field(s) ['size']"),
+    (["--recipe_overrides=[1]"], "must be a JSON object"),
+])
+def test_cli_bad_input_is_one_line_with_status_2(repo_root, tmp_path, args, message):
+  result = run_prepare(repo_root, "--dataset=casme2", "--root=/no/such/dir",
+                       f"--data_dir={tmp_path}", *args)
+  assert result.returncode == 2
+  assert result.stderr.startswith("mer_jax: error: ") and message in result.stderr
+  assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_spec_is_json_ready(root):
+  spec = builders.make_spec("casme2", root, ml_collections.ConfigDict(RECIPE), apex="midpoint")
+  assert dataclasses.asdict(spec)["recipe"] == RECIPE and spec.root == os.path.abspath(root)
