@@ -195,7 +195,7 @@ def run_prepare(repo_root, *args):
 
 def test_cli_prepares_then_reuses(repo_root, root, tmp_path, reference):
   args = ["--dataset=casme2", f"--root={root}", "--recipe=pixels", f"--data_dir={tmp_path}",
-          '--recipe_overrides={"image_size": 8, "num_frames": 4}']
+          '--recipe_overrides={"image_size": 8, "num_frames": 4, "temporal": "linear"}']
   first = run_prepare(repo_root, *args)
   assert first.returncode == 0, first.stderr
   path = builders.prepare("casme2", root, RECIPE, str(tmp_path))  # the same key: reused
