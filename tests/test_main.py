@@ -19,7 +19,7 @@ def run_main(repo_root, *args, timeout=300):
     (["--config.data.datasets=('casme9',)"], "dataset 'casme9' is unknown"),
     (["--config.data.datasets=('casme2',)"], "no root folder for dataset 'casme2'"),
     (["--config.data.datasets=('casme2',)", "--config.data.roots.casme2=/nonexistent"],
-     "/nonexistent, is not a folder"),
+     "root /nonexistent: no such directory"),
     (["--config.data.label_scheme=megc2019", "--config.data.apex=midpoint"],
      "megc2019 needs config.data.apex='annotated'"),
     (["--config.data.synthetic.num_subjects=1"], "empty training set"),
