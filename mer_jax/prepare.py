@@ -33,6 +33,8 @@ from mer_jax.errors import ConfigError, MerError
 RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "pixels": {"image_size": 50, "num_frames": 10, "grayscale": True,
                "temporal": "tim", "subtract_onset": False},
+    "elrcn_stack": {"image_size": 224, "num_frames": 10, "temporal": "tim",
+                    "channels": ("flow", "strain", "gray")},
 }
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import tim
+from mer_jax.preprocess import flow, strain, tim
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
@@ -46,6 +46,29 @@ def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   return x.astype(np.float32)
 
 
+def elrcn_stack(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
+  """ELRCN's per-step input (Khor et al. 2018, III-A/B): flow image, strain, grey.
+
+  The clip is made grey, resized and brought to num_frames + 1 frames (TIM);
+  TV-L1 between each pair of successive frames gives num_frames flows. Step t
+  stacks the channels named in `recipe['channels']`, in that order: 'flow'
+  (p, q, |v|, not normalised), 'strain' (the strain magnitude of that flow)
+  and 'gray' (the later frame of the pair, in [0, 1]). All three give the SE
+  input `[num_frames, S, S, 5]`.
+  """
+  x = resize(to_gray(frames), recipe["image_size"])[..., 0]          # [T, S, S]
+  x = resample(x / 255.0, recipe["num_frames"] + 1, recipe["temporal"])  # [n+1, S, S]
+  flows = np.asarray(flow.tvl1_batch(x[:-1], x[1:]))                   # [n, S, S, 2]
+  parts = {"flow": lambda: flow.flow_image(flows),
+           "strain": lambda: strain.magnitude(flows)[..., None],
+           "gray": lambda: x[1:, ..., None]}
+  unknown = [c for c in recipe["channels"] if c not in parts]
+  if unknown or not recipe["channels"]:
+    raise ConfigError(f"config.data.recipe.channels={tuple(recipe['channels'])}; expected "
+                      "a non-empty selection of 'flow', 'strain', 'gray'")
+  return np.concatenate([parts[c]() for c in recipe["channels"]], -1).astype(np.float32)
+
+
 def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
   """Resamples a clip to `length` frames with the named method."""
   if method == "linear":
@@ -58,6 +81,7 @@ def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
 
 RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {
     "pixels": pixels,
+    "elrcn_stack": elrcn_stack,
 }
 
 

@@ -222,3 +222,16 @@ def test_cli_bad_input_is_one_line_with_status_2(repo_root, tmp_path, args, mess
 def test_spec_is_json_ready(root):
   spec = builders.make_spec("casme2", root, ml_collections.ConfigDict(RECIPE), apex="midpoint")
   assert dataclasses.asdict(spec)["recipe"] == RECIPE and spec.root == os.path.abspath(root)
+
+
+def test_elrcn_recipe_round_trips_through_the_cache(root, data_dir, reference):
+  """The ELRCN SE input (flow image, strain, grey) read back equals direct preprocessing."""
+  recipe = {"name": "elrcn_stack", "image_size": 16, "num_frames": 3, "temporal": "tim",
+            "channels": ("flow", "strain", "gray")}
+  samples, frames, _ = builders.load_prepared("casme2", root, recipe, data_dir)
+  kept, direct, _ = pipeline.preprocess(reference[0].samples, pipeline.read_from_disk, recipe)
+  assert [s.key for s in samples] == [s.key for s in kept]
+  assert frames.shape == (len(kept), 3, 16, 16, 5)
+  np.testing.assert_array_equal(frames, direct)
+  assert builders.prepare("casme2", root, recipe, data_dir) != builders.prepare(
+      "casme2", root, RECIPE, data_dir)  # Another recipe, another cache.

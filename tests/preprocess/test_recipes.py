@@ -51,3 +51,24 @@ def test_tim_recipe_keeps_the_frames_at_the_input_length():
   linear = dict(recipe, temporal="linear")
   np.testing.assert_allclose(recipes.pixels(clip, recipe), recipes.pixels(clip, linear),
                              atol=1e-5)
+
+
+def test_elrcn_stack_is_flow_image_strain_and_grey_of_successive_tim_frames():
+  from mer_jax.data import synthetic
+  from mer_jax.preprocess import flow, strain
+  clip = synthetic.generate(synthetic.SyntheticSpec(num_subjects=1, clips_per_subject=1,
+                                                    image_size=32)).videos[0]
+  recipe = {"name": "elrcn_stack", "image_size": 24, "num_frames": 3, "temporal": "tim",
+            "channels": ("flow", "strain", "gray")}
+  x = recipes.elrcn_stack(clip, recipe)
+  assert x.shape == (3, 24, 24, 5) and x.dtype == np.float32
+  grey = recipes.resize(recipes.to_gray(clip), 24)[..., 0] / 255.0
+  grey = tim.interpolate(grey.astype(np.float32), 4)  # num_frames + 1
+  flows = np.asarray(flow.tvl1_batch(grey[:-1], grey[1:]))
+  np.testing.assert_allclose(x[..., :3], flow.flow_image(flows), atol=1e-5)
+  np.testing.assert_allclose(x[..., 3], strain.magnitude(flows), atol=1e-5)
+  np.testing.assert_allclose(x[..., 4], grey[1:], atol=1e-6)
+  only_flow = recipes.elrcn_stack(clip, dict(recipe, channels=("flow",)))
+  np.testing.assert_array_equal(only_flow, x[..., :3])
+  with pytest.raises(ConfigError, match="channels"):
+    recipes.elrcn_stack(clip, dict(recipe, channels=("depth",)))
