@@ -35,6 +35,10 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
                "temporal": "tim", "subtract_onset": False},
     "elrcn_stack": {"image_size": 224, "num_frames": 10, "temporal": "tim",
                     "channels": ("flow", "strain", "gray")},
+    # Xia et al. 2018: 1966 px/channel is no square; 55 -> an exact 44x44 = 1936 crop.
+    "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "num_frames": 30, "alpha": 10.0,
+                 "low": 0.05, "high": 0.4, "temporal": "linear"},
+    "islam": {"image_size": 64, "num_frames": 12, "face": "haar"},
 }
 
 

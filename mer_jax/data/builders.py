@@ -161,7 +161,8 @@ def preprocess_one(sample: Sample, recipe_cfg: Mapping
   """
   recipe = recipes.get_recipe(recipe_cfg["name"])
   try:
-    return np.asarray(recipe(frames_lib.read_frames(sample.frame_paths), recipe_cfg),
+    return np.asarray(recipe(frames_lib.read_frames(sample.frame_paths), recipe_cfg,
+                             apex_index=sample.apex - sample.onset),
                       np.float32), None
   except ConfigError:
     raise

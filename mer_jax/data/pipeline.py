@@ -88,7 +88,7 @@ def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
   for s in tqdm.tqdm(samples, desc=f"preprocess ({recipe_cfg['name']})",
                      unit="clip", leave=False, disable=len(samples) < 50):
     try:
-      out.append(recipe(read(s), recipe_cfg))
+      out.append(recipe(read(s), recipe_cfg, apex_index=s.apex - s.onset))
       kept.append(s)
     except ConfigError:
       raise

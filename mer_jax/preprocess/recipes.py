@@ -1,9 +1,10 @@
 """Per-paper preprocessing recipes: which steps, in which order, with which parameters.
 
-A recipe is a pure function of one clip (uint8 `[T, H, W, 3]`, the frames
-onset..offset) and the recipe config; it returns the model input for that
-clip as float32 `[T', H', W', C]`. Recipes are looked up by
-`config.data.recipe.name`.
+A recipe is a pure function `recipe(frames, recipe_cfg, apex_index=None)` of
+one clip (uint8 `[T, H, W, 3]`, the frames onset..offset), the recipe config
+and the apex's position in the clip (`sample.apex - sample.onset`; recipes
+that do not use it ignore it); it returns the model input for that clip as a
+float32 array. Recipes are looked up by `config.data.recipe.name`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import flow, strain, tim
+from mer_jax.preprocess import evm, face, flow, strain, tim
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
@@ -30,7 +31,8 @@ def resize(frames: np.ndarray, size: int) -> np.ndarray:
   return out if out.ndim == 4 else out[..., None]  # cv2 drops a single channel.
 
 
-def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
+def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+          ) -> np.ndarray:
   """ELRCN temporal-only input: grey, resized, fixed length, intensities in [0, 1].
 
   Recipe fields: image_size (50 in the paper), num_frames (10), grayscale,
@@ -38,6 +40,7 @@ def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   subtract_onset (not in the paper, off in its config: every frame minus the
   first, so the static face cancels and only the motion is left).
   """
+  del apex_index  # Not used by this recipe.
   x = to_gray(frames) if recipe["grayscale"] else frames
   x = resize(x, recipe["image_size"])
   x = resample(x, recipe["num_frames"], recipe["temporal"]) / 255.0
@@ -46,7 +49,8 @@ def pixels(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   return x.astype(np.float32)
 
 
-def elrcn_stack(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
+def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+               ) -> np.ndarray:
   """ELRCN's per-step input (Khor et al. 2018, III-A/B): flow image, strain, grey.
 
   The clip is made grey, resized and brought to num_frames + 1 frames (TIM);
@@ -56,6 +60,7 @@ def elrcn_stack(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
   and 'gray' (the later frame of the pair, in [0, 1]). All three give the SE
   input `[num_frames, S, S, 5]`.
   """
+  del apex_index  # Not used by this recipe.
   x = resize(to_gray(frames), recipe["image_size"])[..., 0]          # [T, S, S]
   x = resample(x / 255.0, recipe["num_frames"] + 1, recipe["temporal"])  # [n+1, S, S]
   flows = np.asarray(flow.tvl1_batch(x[:-1], x[1:]))                   # [n, S, S, 2]
@@ -67,6 +72,80 @@ def elrcn_stack(frames: np.ndarray, recipe: Mapping) -> np.ndarray:
     raise ConfigError(f"config.data.recipe.channels={tuple(recipe['channels'])}; expected "
                       "a non-empty selection of 'flow', 'strain', 'gray'")
   return np.concatenate([parts[c]() for c in recipe["channels"]], -1).astype(np.float32)
+
+
+def center_crop(frames: np.ndarray, fraction: float) -> np.ndarray:
+  """Keeps the centre `round(fraction * side)` rows and columns of `[T, H, W, C]`."""
+  h, w = frames.shape[1:3]
+  ch, cw = max(1, round(fraction * h)), max(1, round(fraction * w))
+  top, left = (h - ch) // 2, (w - cw) // 2
+  return frames[:, top:top + ch, left:left + cw]
+
+
+def mer_rcnn(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+            ) -> np.ndarray:
+  """MER-RCNN input (Xia et al. 2018, Sec. 3): EVM, resize, centre crop, flatten.
+
+  The colour clip is motion-magnified (`evm.magnify` with alpha, band
+  [low, high] as normalised coefficients, lambda_c 16), resized to
+  image_size x image_size, cut to its centre `center_crop` fraction per side,
+  brought to num_frames frames (`temporal`: 'linear' or 'tim') and each frame
+  flattened row-major into one column per channel: column t of the output is
+  frame t, row j is pixel (j // side, j % side) of the crop. Intensities in
+  [0, 1]. The paper's 1966 pixels per channel (0.64 x 3072) are no integer
+  square; image_size 55 gives an exact 44 x 44 = 1936 crop, the nearest.
+
+  Returns:
+    float32 `[crop * crop, num_frames, 3]` (the paper's 1966 x 30 x 3).
+  """
+  del apex_index  # Not used by this recipe.
+  x = np.asarray(evm.magnify(frames, alpha=recipe["alpha"], low=recipe["low"],
+                             high=recipe["high"]))                  # uint8 [T, H, W, 3]
+  x = center_crop(resize(x, recipe["image_size"]), recipe["center_crop"])  # [T, c, c, 3]
+  x = resample(x / 255.0, recipe["num_frames"], recipe["temporal"])        # [n, c, c, 3]
+  x = x.reshape(x.shape[0], -1, x.shape[-1])                               # [n, c*c, 3]
+  return np.transpose(x, (1, 0, 2)).astype(np.float32)                     # [c*c, n, 3]
+
+
+def onset_to_apex(frames: np.ndarray, apex_index: int, length: int) -> np.ndarray:
+  """`length` frames of onset..apex, apex last (Islam et al. 2022, Sec. 2.1, 3.2).
+
+  Shorter spans are padded at the end with the apex frame; longer ones keep
+  the frames at equal intervals, `round(linspace(0, apex, length))`, which
+  keeps onset and apex (the paper "selects the frames at equal interval").
+  """
+  span = frames[:apex_index + 1]                                     # [a+1, H, W, C]
+  if len(span) >= length:
+    return span[np.round(np.linspace(0, apex_index, length)).astype(int)]
+  pad = np.repeat(span[-1:], length - len(span), axis=0)
+  return np.concatenate([span, pad])                                 # [length, H, W, C]
+
+
+def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+          ) -> np.ndarray:
+  """Islam et al. (2022) input: aligned 64 x 64 faces, onset..apex, apex last.
+
+  Recipe fields: image_size (64), num_frames (12), face ('haar', 'dlib': one
+  alignment from the onset face, `face.align_clip`; 'none': resize only).
+
+  Args:
+    frames: uint8 `[T, H, W, 3]`, onset..offset.
+    recipe: the recipe config.
+    apex_index: position of the apex in `frames`; the pipeline must pass
+      `sample.apex - sample.onset`. None takes the middle frame, `T // 2`.
+
+  Returns:
+    float32 `[num_frames, image_size, image_size, 3]` in [0, 1].
+  """
+  apex = len(frames) // 2 if apex_index is None else apex_index
+  if not 0 <= apex < len(frames):
+    raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
+  x = onset_to_apex(frames, apex, recipe["num_frames"])
+  size, method = recipe["image_size"], recipe["face"]
+  if method not in ("none", "haar", "dlib"):
+    raise ConfigError(f"config.data.recipe.face={method!r}; expected 'none', 'haar' or 'dlib'")
+  x = resize(x, size) if method == "none" else face.align_clip(x, size, method)
+  return (x / 255.0).astype(np.float32)
 
 
 def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
@@ -82,6 +161,8 @@ def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
 RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {
     "pixels": pixels,
     "elrcn_stack": elrcn_stack,
+    "mer_rcnn": mer_rcnn,
+    "islam": islam,
 }
 
 

@@ -146,11 +146,11 @@ def test_changed_parameters_make_new_directories(prepared, root, data_dir, refer
 def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, reference, monkeypatch):
   original, calls = recipes.RECIPES["pixels"], []
 
-  def interrupted(frames, cfg):
+  def interrupted(frames, cfg, apex_index=None):
     calls.append(1)
     if len(calls) == 4:  # the output shape took call 1; examples 1-2 are written
       raise KeyboardInterrupt
-    return original(frames, cfg)
+    return original(frames, cfg, apex_index=apex_index)
 
   monkeypatch.setitem(recipes.RECIPES, "pixels", interrupted)
   with pytest.raises(KeyboardInterrupt):

@@ -84,3 +84,24 @@ def test_casme2_layout_through_the_config(tmp_path):
   assert str(corrupt) in reasons[f"casme2/sub02/{clip.name}"]
   assert any(e.repaired and "apex" in e.reason for e in data.excluded)  # The '/' apex.
   assert data.inputs["frames"].shape[0] == len(data.samples)
+
+
+def test_recipes_receive_the_apex_position(monkeypatch):
+  """`islam` ends its onset->apex frames at the sample's apex, given by the pipeline."""
+  from mer_jax.data import synthetic
+  from mer_jax.preprocess import recipes
+  seen = []
+  islam = recipes.RECIPES["islam"]
+  monkeypatch.setitem(recipes.RECIPES, "islam",
+                      lambda f, r, apex_index=None: seen.append(apex_index) or islam(
+                          f, r, apex_index=apex_index))
+  cfg = data_config(recipe={"name": "islam", "image_size": 16, "num_frames": 12,
+                            "face": "none"})
+  data = pipeline.load_experiment_data(cfg)
+  assert seen == [s.apex - s.onset for s in data.samples]
+  spec = synthetic.SyntheticSpec(**cfg["synthetic"])
+  video = {s.key: v for s, v in zip(*[getattr(synthetic.generate(spec), k)
+                                      for k in ("samples", "videos")])}
+  s, x = data.samples[0], data.inputs["frames"][0]
+  apex = recipes.resize(video[s.key][s.apex - s.onset][None], 16)[0] / 255.0
+  np.testing.assert_allclose(x[-1], apex, atol=1e-6)  # The apex is the last frame.

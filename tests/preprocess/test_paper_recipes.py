@@ -1,0 +1,93 @@
+"""The MER-RCNN (Xia et al. 2018) and Islam et al. (2022) input recipes."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mer_jax import prepare
+from mer_jax.data import synthetic
+from mer_jax.preprocess import face, recipes
+
+RCNN = {"name": "mer_rcnn", **prepare.RECIPE_DEFAULTS["mer_rcnn"]}
+ISLAM = {"name": "islam", **prepare.RECIPE_DEFAULTS["islam"]}
+
+
+def _clip(t, size=16, seed=0):
+  """Random uint8 clip `[t, size, size, 3]`."""
+  return np.random.default_rng(seed).integers(0, 256, (t, size, size, 3), dtype=np.uint8)
+
+
+def test_mer_rcnn_shape_is_pixels_by_frames_by_channels():
+  got = recipes.get_recipe("mer_rcnn")(_clip(8, 40), RCNN)
+  assert got.shape == (44 * 44, 30, 3) and got.dtype == np.float32  # 55 -> 44x44 crop
+  assert 0.0 <= got.min() and got.max() <= 1.0
+
+
+def test_mer_rcnn_without_magnification_is_resize_crop_flatten_resample():
+  clip = _clip(7, 20)
+  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, num_frames=13))
+  small = np.stack([cv2.resize(f, (10, 10), interpolation=cv2.INTER_AREA) for f in clip])
+  crop = small[:, 1:9, 1:9] / 255.0                                # [7, 8, 8, 3]
+  pos = np.linspace(0, 6, 13)
+  want = np.stack([np.stack([np.interp(pos, np.arange(7), crop[:, r, c, ch])
+                             for ch in range(3)], -1)
+                   for r in range(8) for c in range(8)])           # [64, 13, 3]
+  np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_mer_rcnn_column_t_row_j_is_pixel_j_of_frame_t():
+  clip = _clip(5, 10)
+  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, num_frames=5))
+  # Crop of a 10x10 frame at 0.8: rows/cols 1..8; pixel j = 19 is crop (2, 3) = frame (3, 4).
+  np.testing.assert_allclose(got[19, 2], clip[2, 3, 4] / 255.0, atol=1e-6)
+  np.testing.assert_allclose(got[0, 4], clip[4, 1, 1] / 255.0, atol=1e-6)
+
+
+def test_mer_rcnn_magnification_changes_a_moving_clip():
+  video = synthetic.generate(synthetic.SyntheticSpec(
+      num_subjects=1, clips_per_subject=1, image_size=48, difficulty=4.0)).videos[0]
+  plain = recipes.mer_rcnn(video, dict(RCNN, alpha=0.0))
+  magnified = recipes.mer_rcnn(video, RCNN)
+  assert magnified.shape == plain.shape and np.abs(magnified - plain).max() > 1e-3
+
+
+def test_islam_pads_a_short_span_with_the_apex_frame():
+  clip = _clip(10, 64)
+  got = recipes.islam(clip, dict(ISLAM, face="none"), apex_index=4)
+  assert got.shape == (12, 64, 64, 3) and got.dtype == np.float32
+  np.testing.assert_allclose(got[:5], clip[:5] / 255.0, atol=1e-6)
+  np.testing.assert_allclose(got[5:], np.repeat(clip[4:5] / 255.0, 7, 0), atol=1e-6)
+
+
+def test_islam_samples_a_long_span_at_equal_intervals_apex_last():
+  clip = _clip(30, 64)
+  got = recipes.islam(clip, dict(ISLAM, face="none"), apex_index=22)
+  want = clip[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]] / 255.0  # round(linspace(0, 22, 12))
+  np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_islam_without_apex_takes_the_middle_frame_and_checks_the_index():
+  clip = _clip(9, 64)
+  got = recipes.islam(clip, dict(ISLAM, face="none"))
+  np.testing.assert_allclose(got[4:], np.repeat(clip[4:5] / 255.0, 8, 0), atol=1e-6)
+  with pytest.raises(ValueError, match="apex_index=9"):
+    recipes.islam(clip, dict(ISLAM, face="none"), apex_index=9)
+
+
+def test_islam_haar_aligns_the_face_and_none_only_resizes():
+  data = synthetic.generate(synthetic.SyntheticSpec(num_subjects=1, clips_per_subject=1,
+                                                    image_size=96))  # seed 0: Haar finds it
+  sample, video = data.samples[0], data.videos[0]
+  apex = sample.apex - sample.onset
+  plain = recipes.islam(video, dict(ISLAM, face="none"), apex_index=apex)
+  aligned = recipes.islam(video, ISLAM, apex_index=apex)
+  span = recipes.onset_to_apex(video, apex, 12)
+  np.testing.assert_allclose(plain, recipes.resize(span, 64) / 255.0, atol=1e-6)
+  np.testing.assert_allclose(aligned, face.align_clip(span, 64, "haar") / 255.0, atol=1e-6)
+  assert aligned.shape == plain.shape == (12, 64, 64, 3)
+  assert np.abs(aligned - plain).mean() > 0.01  # the face crop is not the whole frame
+
+
+def test_defaults_are_the_paper_settings():
+  assert prepare.recipe_config("islam", {})["num_frames"] == 12
+  assert prepare.recipe_config("mer_rcnn", {"alpha": 0})["alpha"] == 0
