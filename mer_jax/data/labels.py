@@ -68,12 +68,15 @@ class LabelScheme:
     why_left_out: optional sample -> reason, for a sample `class_of` leaves
       out for something other than its label (e.g. an invalid apex); None
       from it (or no function) means the default label-based reason.
+    needs_annotated_apex: the rule reads `apex_source`, so samples must be
+      loaded with `config.data.apex='annotated'` (checked by the pipeline).
   """
 
   name: str
   class_names: tuple[str, ...]
   class_of: Callable[[Sample], str | None]
   why_left_out: Callable[[Sample], str | None] | None = None
+  needs_annotated_apex: bool = False
 
   @property
   def num_classes(self) -> int:
@@ -185,7 +188,8 @@ SCHEMES: dict[str, LabelScheme] = {
         LabelScheme("casme2_5", ("happiness", "disgust", "repression", "surprise",
                                  "others"), _casme2_5),
         LabelScheme("three_class", _NEG_POS_SUR, _three_class),
-        LabelScheme("megc2019", _NEG_POS_SUR, _megc2019, _megc2019_why),
+        LabelScheme("megc2019", _NEG_POS_SUR, _megc2019, _megc2019_why,
+                    needs_annotated_apex=True),
         LabelScheme("mer_rcnn_4", _MER_RCNN_CLASSES, _mer_rcnn_4),
         LabelScheme("four_class", _MER_RCNN_CLASSES, _mer_rcnn_4),
         LabelScheme("islam_3", _NEG_POS_SUR, _islam_3),

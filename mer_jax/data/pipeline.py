@@ -144,11 +144,10 @@ def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
   """Samples -> labels (by the label scheme) -> preprocessed inputs."""
   scheme = labels_lib.get_scheme(data_cfg["label_scheme"])
-  if scheme.name == "megc2019" and data_cfg["apex"] != "annotated":
-    # The composite drops CASME II clips by their *annotated* apex (data/labels.py).
-    raise ConfigError("label scheme megc2019 needs config.data.apex='annotated' "
-                      f"(got {data_cfg['apex']!r}): the official composite is defined by "
-                      "the annotated apexes")
+  if scheme.needs_annotated_apex and data_cfg["apex"] != "annotated":
+    raise ConfigError(f"label scheme {scheme.name} needs config.data.apex='annotated' "
+                      f"(got {data_cfg['apex']!r}): its rule is defined by the annotated "
+                      "apexes")
   kept, frames, excluded = [], [], []
   for name in data_cfg["datasets"]:
     k, x, e = load_inputs(name, data_cfg, scheme)
