@@ -1,4 +1,4 @@
-"""Reading annotation spreadsheets (xlsx) and CSVs, and parsing their cells.
+"""Reading annotation spreadsheets (xlsx) and parsing their cells.
 
 Real annotation files mix types within a column (subject '01' as text or 1 as
 an int; AU cells 12 or '4+7'; apex 125 or '/'), put the header on different
@@ -8,7 +8,6 @@ naming the file, sheet, row (as a spreadsheet shows it, 1-based) and field.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 from typing import Any, Sequence
@@ -59,18 +58,6 @@ def read_sheet(path: str, *, sheet: str | int = 0, header_row: int = 1,
   rows = list(book[name].iter_rows(values_only=True))
   book.close()
   return _rows_to_records(rows, f"{path}, sheet {name!r}", header_row, required, has_header)
-
-
-def read_csv(path: str, *, required: Sequence[str] = (), fieldnames: Sequence[str] | None = None
-             ) -> list[Row]:
-  """Reads a CSV (with a header, or with `fieldnames` for a header-less file)."""
-  if not os.path.isfile(path):
-    raise DataError(f"annotation file {path} does not exist")
-  with open(path, newline="", encoding="utf-8-sig") as f:
-    rows = [r for r in csv.reader(f)]
-  if fieldnames is not None:
-    rows = [list(fieldnames)] + rows
-  return _rows_to_records(rows, path, 1, required, True)
 
 
 def _rows_to_records(rows: list, source: str, header_row: int, required: Sequence[str],

@@ -8,8 +8,7 @@ apexes outside onset..offset, so the apex source is a choice
   'midpoint': onset + (offset - onset) // 2 for every clip.
   'frame_difference': the frame that differs most from the onset frame (mean
     absolute grey difference); reads the frames.
-  'flow_peak': the optical-flow magnitude peak (needs the flow module of the
-    preprocessing library; not available yet).
+  'flow_peak': the optical-flow magnitude peak (not implemented yet).
 """
 
 from __future__ import annotations
@@ -23,6 +22,17 @@ from mer_jax.errors import ConfigError
 from mer_jax.preprocess import frames as frames_lib
 
 POLICIES = ("annotated", "midpoint", "frame_difference", "flow_peak")
+FLOW_PEAK_MISSING = ("config.data.apex='flow_peak' is not implemented yet (it needs a flow-peak "
+                     "estimator over the clip); use 'annotated', 'midpoint' or "
+                     "'frame_difference'")
+
+
+def check_policy(policy: str) -> None:
+  """Raises ConfigError, before any file is read, for a policy that cannot be used."""
+  if policy not in POLICIES:
+    raise ConfigError(f"config.data.apex={policy!r}; expected one of {POLICIES}")
+  if policy == "flow_peak":
+    raise ConfigError(FLOW_PEAK_MISSING)
 
 
 def midpoint(onset: int, offset: int) -> int:
@@ -51,7 +61,5 @@ def resolve(key: str, onset: int, apex: int | None, offset: int, policy: str,
   if policy == "frame_difference":
     return frame_difference_peak(frame_paths, onset), "frame_difference", None
   if policy == "flow_peak":
-    raise ConfigError("config.data.apex='flow_peak' needs the optical-flow module, which "
-                      "the preprocessing-library issue adds; use 'annotated', 'midpoint' "
-                      "or 'frame_difference'")
+    raise ConfigError(FLOW_PEAK_MISSING)
   raise ConfigError(f"config.data.apex={policy!r}; expected one of {POLICIES}")

@@ -114,20 +114,16 @@ def _row_sample(row: ann.Row, frames_dir: str, policy: str) -> tuple[Sample | No
   key = f"{DATASET}/{f['subject']}/{f['clip']}"
   if problem := _check_fields(row.where, f):
     return None, [Exclusion(key, problem)]
-  folder = os.path.join(frames_dir, f["subject"], f["clip"])
-  try:
-    paths, note = layout.select_frames(key, folder, f["onset"], f["offset"])
-  except DataError as e:  # e.g. an image file without a frame number
-    return None, [Exclusion(key, f"{row.where}: {e}")]
-  if not paths:
-    return None, [note]
-  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"], policy,
-                                          paths)
-  notes = [n for n in (note, repair) if n is not None]
-  return Sample(dataset=DATASET, subject=f["subject"], clip=f["clip"],
-                emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
-                apex_source=source, action_units=f["action_units"],
-                frame_paths=paths), notes
+  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
+                                          "annotated")
+  sample = Sample(dataset=DATASET, subject=f["subject"], clip=f["clip"],
+                  emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
+                  apex_source=source, action_units=f["action_units"])
+  found, notes = layout.attach_frames(
+      sample, os.path.join(frames_dir, f["subject"], f["clip"]), policy)
+  if found is not None and policy == "annotated" and repair is not None:
+    notes.append(repair)  # The repair matters only for the annotated apex.
+  return found, notes
 
 
 def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
@@ -150,8 +146,7 @@ def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
     DataError: a missing root, folder or coding file, a missing column, or a
       malformed cell (naming the file and row).
   """
-  if apex not in apex_lib.POLICIES:
-    raise ConfigError(f"apex={apex!r} for CASME; expected one of {apex_lib.POLICIES}")
+  apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)
   frames_dir = _frames_dir(root, frames)
   rows = ann.read_sheet(find_coding(root, coding), header_row=1, required=COLUMNS)

@@ -209,29 +209,9 @@ def _find_frames(base: str, frames: str) -> str:
 
 def _check_options(apex: str, frames: str) -> None:
   """Raises ConfigError for an unknown apex policy or frames option."""
-  if apex not in apex_lib.POLICIES:
-    raise ConfigError(f"config.data.apex={apex!r}; expected one of {apex_lib.POLICIES}")
+  apex_lib.check_policy(apex)
   if frames not in FRAME_DIRS:
     raise ConfigError(f"CASME II frames={frames!r}; expected one of {tuple(FRAME_DIRS)}")
-
-
-def _attach_frames(sample: Sample, frames_dir: str, policy: str
-                   ) -> tuple[Sample | None, list[Exclusion]]:
-  """The sample with its frame paths (and apex under `policy`), or None if left out."""
-  folder = os.path.join(frames_dir, sample.subject, sample.clip)
-  try:
-    paths, note = layout.select_frames(sample.key, folder, sample.onset, sample.offset)
-    notes = [note] if note else []
-    if not paths:
-      return None, notes
-    apex, source = sample.apex, sample.apex_source
-    if policy != "annotated":
-      apex, source, _ = apex_lib.resolve(sample.key, sample.onset, None, sample.offset,
-                                         policy, paths)
-  except DataError as e:  # a frame name without digits, an unreadable frame
-    return None, [Exclusion(sample.key, str(e))]
-  return dataclasses.replace(sample, frame_paths=paths, apex=apex,
-                             apex_source=source), notes
 
 
 def _frames_base(root: str, coding_path: str) -> str:
@@ -279,7 +259,8 @@ def load(root: str, *, apex: str = "annotated", frames: str = "cropped",
   frames_dir = _find_frames(_frames_base(root, coding_path), frames)
   kept = []
   for sample in samples:
-    found, notes = _attach_frames(sample, frames_dir, apex)
+    folder = os.path.join(frames_dir, sample.subject, sample.clip)
+    found, notes = layout.attach_frames(sample, folder, apex)
     exclusions += notes
     kept += [found] if found else []
   return Scan(kept, exclusions)

@@ -51,7 +51,6 @@ from mer_jax.data import layout
 from mer_jax.data.sample import Exclusion
 from mer_jax.data.sample import Sample
 from mer_jax.data.sample import Scan
-from mer_jax.errors import ConfigError
 from mer_jax.errors import DataError
 
 DATASET = "casme_sq"
@@ -211,15 +210,17 @@ def _repair_range(key: str, where: str, f: dict) -> tuple[str, Exclusion | None]
 def _build(key: str, folder: str, f: dict, policy: str
            ) -> tuple[Sample | None, list[Exclusion]]:
   """The Sample of a located row with a valid range, or its exclusion."""
-  paths, missing = layout.select_frames(key, folder, f["onset"], f["offset"])
-  if not paths:  # A repaired note from select_frames (frames outside) is expected.
-    return None, [missing]
-  apex, source, note = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"], policy,
-                                        paths)
-  subject = os.path.basename(os.path.dirname(folder))
-  return Sample(dataset=DATASET, subject=subject, clip=f["video"], emotion=f["emotion"],
-                onset=f["onset"], apex=apex, offset=f["offset"], apex_source=source,
-                action_units=f["action_units"], frame_paths=paths), [note] if note else []
+  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
+                                          "annotated")
+  sample = Sample(dataset=DATASET, subject=os.path.basename(os.path.dirname(folder)),
+                  clip=f["video"], emotion=f["emotion"], onset=f["onset"], apex=apex,
+                  offset=f["offset"], apex_source=source, action_units=f["action_units"])
+  found, notes = layout.attach_frames(sample, folder, policy)
+  # The long-video folder always holds frames outside onset..offset: no note for that.
+  notes = [n for n in notes if not n.repaired]
+  if found is not None and policy == "annotated" and repair is not None:
+    notes.append(repair)
+  return found, notes
 
 
 def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclusion]]:
@@ -257,8 +258,7 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
     DataError: a missing root, rawpic/ or workbook, a sheet that does not
       have the expected layout, or a malformed cell (naming file and row).
   """
-  if apex not in apex_lib.POLICIES:
-    raise ConfigError(f"apex={apex!r} for CAS(ME)^2; expected one of {apex_lib.POLICIES}")
+  apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)
   rawpic = layout.find_dir(root, ["rawpic"], what="CAS(ME)^2 frames (expected "
                            "<root>/rawpic/s15/15_0101disgustingteeth/img1.jpg ...)")

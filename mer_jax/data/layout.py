@@ -8,10 +8,12 @@ finds the one present, or says what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Sequence
 
-from mer_jax.data.sample import Exclusion
+from mer_jax.data import apex as apex_lib
+from mer_jax.data.sample import Exclusion, Sample
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
 
@@ -82,3 +84,30 @@ def select_frames(key: str, folder: str, onset: int, offset: int
     note = Exclusion(key, f"{folder}: {extra} frame files outside onset..offset "
                           f"({onset}..{offset}) were ignored", repaired=True)
   return tuple(by_number[n] for n in wanted), note
+
+
+def attach_frames(sample: Sample, folder: str, policy: str
+                  ) -> tuple[Sample | None, list[Exclusion]]:
+  """`sample` with its frames onset..offset from `folder` and its apex under `policy`.
+
+  Under 'annotated' the sample keeps the apex its adapter resolved while
+  parsing the annotation (with the adapter's own repair note, which names the
+  row); under the other policies the apex is recomputed from the frames.
+  A missing folder or frame, or a frame that cannot be read (frame_difference
+  reads them), leaves only this sample out, with the reason.
+
+  Returns:
+    (the sample, or None when it is left out; exclusions and repair notes).
+  """
+  try:
+    paths, note = select_frames(sample.key, folder, sample.onset, sample.offset)
+    if not paths:
+      return None, [note]
+    apex, source = sample.apex, sample.apex_source
+    if policy != "annotated":
+      apex, source, _ = apex_lib.resolve(sample.key, sample.onset, None, sample.offset,
+                                         policy, paths)
+  except DataError as e:
+    return None, [Exclusion(sample.key, str(e))]
+  found = dataclasses.replace(sample, frame_paths=paths, apex=apex, apex_source=source)
+  return found, [note] if note else []

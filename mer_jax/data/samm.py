@@ -31,7 +31,7 @@ from mer_jax.data import apex as apex_lib
 from mer_jax.data import layout
 from mer_jax.data.annotations import Row
 from mer_jax.data.sample import Exclusion, Sample, Scan
-from mer_jax.errors import ConfigError, DataError
+from mer_jax.errors import DataError
 
 DATASET = "samm"
 SHEET = "MICRO_ONLY"
@@ -95,15 +95,17 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
       folder), or the codes file has no header on row 14.
     ConfigError: unknown apex policy.
   """
-  if apex not in apex_lib.POLICIES:
-    raise ConfigError(f"config.data.apex={apex!r}; expected one of {apex_lib.POLICIES}")
+  apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)
   codes_path, frames_dir = find_codes(root), find_frames_dir(root)
   codes, exclusions = _read(codes_path)
   samples = []
   for code in codes:
-    sample, notes = _attach_frames(code, frames_dir, apex)
+    s = code.sample
+    sample, notes = layout.attach_frames(s, os.path.join(frames_dir, s.subject, s.clip), apex)
     exclusions.extend(notes)
+    if sample is not None and apex == "annotated" and code.apex_note is not None:
+      exclusions.append(code.apex_note)  # The repair matters only for the annotated apex.
     if sample is not None:
       samples.append(sample)
   samples.sort(key=lambda s: (s.subject, s.clip))
@@ -224,23 +226,3 @@ def _row_key(row: Row) -> str:
   except DataError:
     subject = annotations.parse_text(row, "Subject") or "?"
   return f"{DATASET}/{subject}/{annotations.parse_text(row, 'Filename') or '?'}"
-
-
-# -------------------------------------------------------------- the frames ---
-
-
-def _attach_frames(code: _Code, frames_dir: str, policy: str
-                   ) -> tuple[Sample | None, list[Exclusion]]:
-  """The sample with its frames and apex under `policy` (None when left out)."""
-  s = code.sample
-  folder = os.path.join(frames_dir, s.subject, s.clip)
-  paths, note = layout.select_frames(s.key, folder, s.onset, s.offset)
-  notes = [] if note is None else [note]
-  if not paths:
-    return None, notes
-  if policy == "annotated":
-    # The apex repair only matters when the annotated apex is used.
-    notes += [] if code.apex_note is None else [code.apex_note]
-    return dataclasses.replace(s, frame_paths=paths), notes
-  apex, source, _ = apex_lib.resolve(s.key, s.onset, s.apex, s.offset, policy, paths)
-  return dataclasses.replace(s, apex=apex, apex_source=source, frame_paths=paths), notes

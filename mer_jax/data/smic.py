@@ -50,8 +50,7 @@ _SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
 
 def _check_options(apex: str, subset: str, frames: str) -> str:
   """Validates the options; returns the subset in lower case."""
-  if apex not in apex_lib.POLICIES:
-    raise ConfigError(f"apex={apex!r} for SMIC; expected one of {apex_lib.POLICIES}")
+  apex_lib.check_policy(apex)
   if subset.lower() not in SUBSETS:
     raise ConfigError(f"SMIC subset={subset!r}; expected one of {list(SUBSETS)}")
   if frames not in FRAME_FOLDERS:
@@ -86,38 +85,38 @@ def _subdirs(folder: str) -> list[str]:
   return sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)))
 
 
-def _clip_frames(key: str, folder: str
-                 ) -> tuple[tuple[str, ...], int, int, Exclusion | None]:
-  """(frame paths, onset, offset, None) of a clip folder, or an exclusion."""
+def _frame_range(key: str, folder: str) -> tuple[int, int] | Exclusion:
+  """(onset, offset): the first and last frame numbers of a clip folder, or an exclusion."""
   try:
     files = frames_lib.list_frame_files(folder)
   except DataError as e:
-    return (), 0, 0, Exclusion(key, str(e))
+    return Exclusion(key, str(e))
   if not files:
-    return (), 0, 0, Exclusion(key, f"{folder}: no frame files")
-  onset = frames_lib.frame_number(files[0])
-  offset = frames_lib.frame_number(files[-1])
-  paths, problem = layout.select_frames(key, folder, onset, offset)
-  if problem is not None and not problem.repaired:
-    return (), onset, offset, problem
-  return paths, onset, offset, None
+    return Exclusion(key, f"{folder}: no frame files")
+  return frames_lib.frame_number(files[0]), frames_lib.frame_number(files[-1])
 
 
 def _load_clip(dataset: str, subject: str, emotion: str, folder: str,
                policy: str) -> tuple[Sample | None, Exclusion | None]:
-  """One clip folder -> (Sample, None) or (None, Exclusion)."""
+  """One clip folder -> (Sample, None) or (None, Exclusion).
+
+  The clip is already onset..offset; a gap in its frame numbers leaves it out.
+  SMIC annotates no apex, so 'annotated' means the midpoint here.
+  """
   clip = os.path.basename(folder)
   key = f"{dataset}/{subject}/{clip}"
   if emotion not in EMOTIONS:
     parent = os.path.dirname(folder)
     return None, Exclusion(key, f"emotion folder {parent} is not one of {list(EMOTIONS)}")
-  paths, onset, offset, problem = _clip_frames(key, folder)
-  if problem is not None:
-    return None, problem
-  apex, source, _ = apex_lib.resolve(key, onset, None, offset, policy, paths)
-  return Sample(dataset=dataset, subject=subject, clip=clip, emotion=emotion,
-                onset=onset, apex=apex, offset=offset, apex_source=source,
-                frame_paths=paths), None
+  found = _frame_range(key, folder)
+  if isinstance(found, Exclusion):
+    return None, found
+  onset, offset = found
+  sample = Sample(dataset=dataset, subject=subject, clip=clip, emotion=emotion,
+                  onset=onset, apex=apex_lib.midpoint(onset, offset), offset=offset,
+                  apex_source="midpoint")
+  sample, notes = layout.attach_frames(sample, folder, policy)
+  return sample, (notes[0] if notes else None)
 
 
 def _load_subject(dataset: str, subject: str, folder: str, policy: str) -> Scan:
