@@ -21,6 +21,8 @@ INSTALL_REQUIRES = [
     "openpyxl>=3.1,<4",
     "matplotlib>=3.8,<4",
     "tqdm>=4.66,<5",
+    "h5py>=3.10,<4",
+    "scipy>=1.11,<2",
 ]
 
 EXTRAS_REQUIRE = {
@@ -33,6 +35,9 @@ EXTRAS_REQUIRE = {
     "test": [
         "pytest>=8,<10",
         "scikit-learn>=1.4,<2",
+        # PyTorch reference for layers and weight import; ==2.13.0 because this machine image
+        # ships that CPU wheel (pip's find-links), a looser pin pulls the CUDA build.
+        "torch==2.13.0",
     ],
 }
 

@@ -1,13 +1,30 @@
 """How mer_jax's commands report bad input: one line on stderr, exit status 2.
 
-Shared by `mer_jax.main` and the data tools (`mer_jax.data.inspect`): absl
+Shared by `mer_jax.main`, `mer_jax.gradcam` and the data tools: absl
 flag mistakes and `--config.x=y` overrides that do not fit the config become
 one readable line instead of a traceback.
 """
 
+import logging as py_logging
 import sys
 
-from absl import flags
+from absl import flags, logging
+
+# Libraries whose INFO lines drown a command's own log (orbax logs every save).
+_QUIET_LIBRARIES = ("/orbax/", "/jax/_src/", "/etils/")
+
+
+class _QuietLibraries(py_logging.Filter):
+  """Drops INFO and DEBUG records that come from the noisy libraries above."""
+
+  def filter(self, record: py_logging.LogRecord) -> bool:
+    return record.levelno >= py_logging.WARNING or not any(
+        lib in record.pathname for lib in _QUIET_LIBRARIES)
+
+
+def quiet_library_logs() -> None:
+  """Keeps orbax's and jax's INFO lines out of the absl log (warnings still show)."""
+  logging.get_absl_handler().addFilter(_QuietLibraries())
 
 
 def fail(message: str) -> None:

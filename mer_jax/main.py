@@ -6,8 +6,6 @@ input (an unknown config field, a missing dataset, an unwritable workdir) are
 printed as one clear message, without a traceback, and exit with status 2.
 """
 
-import logging as py_logging
-
 from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
@@ -21,22 +19,11 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and reports.")
 flags.mark_flags_as_required(["config", "workdir"])
 
-# Libraries whose INFO lines drown the run's own log (orbax logs every save).
-_QUIET_LIBRARIES = ("/orbax/", "/jax/_src/", "/etils/")
-
-
-class _QuietLibraries(py_logging.Filter):
-  """Drops INFO and DEBUG records that come from the noisy libraries above."""
-
-  def filter(self, record: py_logging.LogRecord) -> bool:
-    return record.levelno >= py_logging.WARNING or not any(
-        lib in record.pathname for lib in _QUIET_LIBRARIES)
-
 
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  logging.get_absl_handler().addFilter(_QuietLibraries())
+  command_line.quiet_library_logs()
   logging.info("JAX %s, process %d/%d, devices: %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
   try:

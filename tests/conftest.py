@@ -30,3 +30,41 @@ def shared_dir() -> pathlib.Path:
   if not SHARED.is_dir():
     pytest.skip("../shared is not present (it holds the reference annotation files)")
   return SHARED
+
+
+@pytest.fixture(scope="session")
+def write_vgg_face_dag():
+  """`write(params, path)`: saves Flax VGG16 params as a vgg_face_dag.pth state_dict.
+
+  The inverse of the importer's layout change, written independently: OIHW
+  convolutions, [out, in] dense layers and an fc6 that reads pool5 in NCHW
+  order. Returns the path.
+  """
+  import numpy as np
+  import torch
+
+  from mer_jax.models import vgg
+
+  def to_torch(a):
+    return torch.tensor(np.ascontiguousarray(a))
+
+  def write(params, path):
+    sd = {}
+    for layer in vgg.conv_names():
+      sd[f"{layer}.weight"] = to_torch(np.asarray(params[layer]["kernel"]).transpose(3, 2, 0, 1))
+      sd[f"{layer}.bias"] = to_torch(params[layer]["bias"])
+    c = params["conv5_3"]["kernel"].shape[-1]
+    fc6 = np.asarray(params["fc6"]["kernel"])                   # [(h w c), out], NHWC order
+    side = int(round((fc6.shape[0] // c) ** 0.5))
+    sd["fc6.weight"] = to_torch(fc6.reshape(side, side, c, -1).transpose(3, 2, 0, 1)
+                                .reshape(fc6.shape[1], -1))
+    for layer in ("fc7", "fc8"):
+      if layer in params:
+        sd[f"{layer}.weight"] = to_torch(np.asarray(params[layer]["kernel"]).T)
+    for layer in ("fc6", "fc7", "fc8"):
+      if layer in params:
+        sd[f"{layer}.bias"] = to_torch(params[layer]["bias"])
+    torch.save(sd, path)
+    return path
+
+  return write

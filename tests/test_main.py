@@ -36,6 +36,18 @@ def test_bad_input_is_one_clear_line(repo_root, tmp_path, args, message):
   assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    ([], "config.pretrained.path is empty"),
+    (["--config.pretrained.path=/nonexistent/vgg_face_dag.pth"],
+     "does not exist. mer_jax downloads nothing"),
+])
+def test_elrcn_te_without_vgg_face_says_where_to_get_it(repo_root, tmp_path, args, message):
+  out = run_main(repo_root, "--config=configs/elrcn_te.py", f"--workdir={tmp_path / 'run'}",
+                 "--config.data.roots.casme2=/nonexistent", *args)
+  assert out.returncode == 2, out.stderr[-3000:]
+  assert message in out.stderr and "Traceback" not in out.stderr
+
+
 def test_workdir_that_is_a_file(repo_root, tmp_path):
   (tmp_path / "file").write_text("")
   out = run_main(repo_root, SMOKE, f"--workdir={tmp_path / 'file'}")

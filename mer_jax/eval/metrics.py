@@ -151,3 +151,24 @@ def per_dataset(datasets: Sequence[str], labels: ArrayLike, preds: ArrayLike,
                      "labels; expected one per sample")
   return {str(d): summarize(labels[datasets == d], preds[datasets == d], num_classes)
           for d in sorted(set(datasets.tolist()))}
+
+
+def mean_over_folds(fold_names: Sequence[str], labels: ArrayLike, preds: ArrayLike,
+                    num_classes: int) -> dict[str, float]:
+  """Each metric computed per fold, then averaged over the folds.
+
+  The holdout-database evaluation (MEGC 2018 HDE, ELRCN Table III) reports
+  this mean of the two folds instead of pooling their predictions. Includes
+  `legacy_elrcn_f1`.
+  """
+  labels, preds = _validate(labels, preds, num_classes)
+  names = np.asarray(fold_names, dtype=object)
+  if names.shape != labels.shape:
+    raise ValueError(f"got {names.size} fold names for {labels.size} labels; "
+                     "expected one per sample")
+  rows = []
+  for fold in sorted(set(names.tolist())):
+    y, p = labels[names == fold], preds[names == fold]
+    rows.append({**summarize(y, p, num_classes),
+                 "legacy_elrcn_f1": legacy_elrcn_f1(y, p, num_classes)})
+  return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

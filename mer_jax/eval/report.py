@@ -24,6 +24,7 @@ from mer_jax.eval import metrics
 
 _METRIC_KEYS = ("uf1", "uar", "accuracy")
 _MISSING = "–"
+_LEGACY_KEY = "legacy_elrcn_f1"
 _ORACLE_WARNING = (
     "> **WARNING: oracle model selection.** The epoch/model was chosen on the "
     "TEST subjects, so these numbers are NOT leak-free; they only reproduce the "
@@ -80,7 +81,8 @@ def build_results(*, config: dict, protocol: dict, class_names: Sequence[str],
 
   Returns:
     {'config', 'protocol', 'class_names', 'metrics', 'per_dataset',
-    'confusion_matrix', 'folds', 'predictions'}.
+    'fold_mean', 'confusion_matrix', 'folds', 'predictions'}; 'metrics' pools
+    the predictions of all folds, 'fold_mean' averages per-fold metrics.
   """
   _check_lengths(samples, labels, preds, fold_names)
   n = len(class_names)
@@ -93,6 +95,7 @@ def build_results(*, config: dict, protocol: dict, class_names: Sequence[str],
       "metrics": overall,
       "per_dataset": metrics.per_dataset([s.dataset for s in samples], labels,
                                          preds, n),
+      "fold_mean": metrics.mean_over_folds(fold_names, labels, preds, n),
       "confusion_matrix": metrics.confusion_matrix(labels, preds, n),
       "folds": folds,
       "predictions": _prediction_rows(samples, labels, preds, fold_names,
@@ -108,8 +111,8 @@ def _format_number(value: Any) -> str:
   return f"{float(value):.4f}"
 
 
-def _table_row(name: str, row: Mapping[str, Any]) -> str:
-  cells = [_format_number(row.get(k)) for k in (*_METRIC_KEYS, "n")]
+def _table_row(name: str, row: Mapping[str, Any], keys: Sequence[str]) -> str:
+  cells = [_format_number(row.get(k)) for k in (*keys, "n")]
   return f"| {name} | " + " | ".join(cells) + " |"
 
 
@@ -123,32 +126,43 @@ def _heading(protocol: Mapping[str, Any]) -> str:
 
 
 def format_table(results: Mapping[str, Any],
-                 paper_rows: Mapping[str, Mapping[str, float]] | None = None) -> str:
+                 paper_rows: Mapping[str, Mapping[str, float]] | None = None,
+                 fold_mean_row: bool = False) -> str:
   """Markdown table: one row per dataset, an 'all' row, then the paper's rows.
 
   Args:
     results: the dict from `build_results` (or its JSON round trip).
     paper_rows: optional {row name: {'uf1', 'uar', 'accuracy'}}; missing
-      keys show as '–'.
+      keys show as '–'. A paper row with 'legacy_elrcn_f1' (ELRCN's "F1",
+      which is not UF1) adds that column to the table.
+    fold_mean_row: add the metrics averaged over folds (HDE reports these).
 
   Returns:
     The heading line, the oracle warning when selection == 'oracle', and the
-    table (UF1, UAR, accuracy, n), as one string.
+    table (UF1, UAR, accuracy, [legacy F1,] n), as one string.
   """
   protocol = results.get("protocol", {})
+  keys = list(_METRIC_KEYS)
+  if any(_LEGACY_KEY in row for row in (paper_rows or {}).values()):
+    keys.append(_LEGACY_KEY)
   counts: dict[str, int] = {}
   for row in results["predictions"]:
     counts[row["dataset"]] = counts.get(row["dataset"], 0) + 1
   lines = [_heading(protocol), ""]
   if protocol.get("selection") == "oracle":
     lines += [_ORACLE_WARNING, ""]
-  lines += ["| row | UF1 | UAR | accuracy | n |", "|---|---|---|---|---|"]
+  headers = {"uf1": "UF1", "uar": "UAR", "accuracy": "accuracy",
+             _LEGACY_KEY: "legacy ELRCN F1"}
+  lines += ["| row | " + " | ".join(headers[k] for k in keys) + " | n |",
+            "|---" * (len(keys) + 2) + "|"]
   for name, row in results["per_dataset"].items():
-    lines.append(_table_row(name, {**row, "n": counts.get(name, 0)}))
-  lines.append(_table_row("**all**", {**results["metrics"],
-                                      "n": len(results["predictions"])}))
+    lines.append(_table_row(name, {**row, "n": counts.get(name, 0)}, keys))
+  n = len(results["predictions"])
+  lines.append(_table_row("**all**", {**results["metrics"], "n": n}, keys))
+  if fold_mean_row:
+    lines.append(_table_row("**mean of folds**", {**results["fold_mean"], "n": n}, keys))
   for name, row in (paper_rows or {}).items():
-    lines.append(_table_row(name, row))
+    lines.append(_table_row(name, row, keys))
   return "\n".join(lines) + "\n"
 
 
@@ -294,13 +308,14 @@ def _colour_map(n: int) -> list[tuple[float, ...]]:
 def write_report(workdir: str, results: dict,
                  paper_rows: Mapping[str, Mapping[str, float]] | None = None,
                  history: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-                 ) -> str:
+                 fold_mean_row: bool = False) -> str:
   """Writes results.json, results.md, confusion.png and learning_curves.png.
 
   Args:
     workdir: output directory (created if missing).
     results: the dict from `build_results`.
     paper_rows: the paper's numbers for `format_table`.
+    fold_mean_row: add the mean-of-folds row to the table (`format_table`).
     history: per-fold training curves; learning_curves.png only if given.
 
   Returns:
@@ -310,7 +325,7 @@ def write_report(workdir: str, results: dict,
   results = to_jsonable(results)
   _write_atomic(os.path.join(workdir, "results.json"),
                 json.dumps(results, indent=2).encode("utf-8"))
-  table = format_table(results, paper_rows)
+  table = format_table(results, paper_rows, fold_mean_row)
   markdown = (table + "\n### Confusion matrix (rows: true class)\n\n"
               + format_confusion(results["confusion_matrix"], results["class_names"]))
   _write_atomic(os.path.join(workdir, "results.md"), markdown.encode("utf-8"))

@@ -12,10 +12,14 @@ from typing import Any, Callable
 import flax.linen as nn
 
 from mer_jax.errors import ConfigError
-from mer_jax.models import elrcn
+from mer_jax.models import elrcn, vgg
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
+    "elrcn_se": elrcn.ElrcnSE,
+    "elrcn_te": elrcn.ElrcnTE,
+    "elrcn_spatial_only": elrcn.ElrcnSpatialOnly,
     "elrcn_temporal_only": elrcn.ElrcnTemporalOnly,
+    "vgg16": vgg.VGG16,
 }
 
 

@@ -8,9 +8,52 @@ epoch), so they need no saving.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
+import numpy as np
 import orbax.checkpoint as ocp
+
+from mer_jax.errors import ConfigError
+
+_GROUP_DIR = re.compile(r"folds_(\d{3})-(\d{3})$")
+
+
+def group_dir(workdir: str, ids: list[int]) -> str:
+  """Where the group of fold indices `ids` (-1 = padding) keeps its checkpoints."""
+  return os.path.join(workdir, "checkpoints", f"folds_{ids[0]:03d}-{max(ids):03d}")
+
+
+def find_fold(workdir: str, fold_index: int) -> tuple[str, int]:
+  """(checkpoint directory, position in its group) of fold `fold_index` of a run."""
+  root = os.path.join(workdir, "checkpoints")
+  names = sorted(os.listdir(root)) if os.path.isdir(root) else []
+  for name in names:
+    m = _GROUP_DIR.match(name)
+    if m and int(m.group(1)) <= fold_index <= int(m.group(2)):
+      return os.path.join(root, name), fold_index - int(m.group(1))
+  raise ConfigError(f"{root} has no checkpoint of fold {fold_index} (found {names or 'none'}); "
+                    "has this fold been trained?")
+
+
+def restore_selected_params(directory: str, position: int) -> Any:
+  """The selected ('best') params of the fold at `position` of a group checkpoint."""
+  manager = ocp.CheckpointManager(directory)
+  step = manager.latest_step()
+  if step is None:
+    raise ConfigError(f"{directory} holds no complete checkpoint")
+  tree = manager.restore(step, args=ocp.args.StandardRestore())
+  manager.close()
+  return {"params": _take(tree["best"]["params"], position),
+          "batch_stats": _take(tree["best"].get("batch_stats") or {}, position)}
+
+
+def _take(tree: Any, position: int) -> Any:
+  """Leaf `[position]` of every array of a fold-stacked tree."""
+  if isinstance(tree, dict):
+    return {k: _take(v, position) for k, v in tree.items()}
+  return np.asarray(tree)[position]
 
 
 class GroupCheckpointer:

@@ -9,7 +9,7 @@ the same shapes (see fold_plan).
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import flax.linen as nn
 import jax
@@ -26,20 +26,36 @@ class FoldEngine:
 
   def __init__(self, model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
                data: Mapping[str, np.ndarray], *, batch_size: int, steps_per_epoch: int,
-               eval_chunk: int):
+               eval_chunk: int, microbatches: int = 1,
+               start_params: Callable[[Any, Any], Any] | None = None,
+               start_tree: Any = None):
+    """Compiles the per-fold functions.
+
+    Args:
+      start_params: `start_params(params, start_tree)` gives the params
+        training starts from (pretrained layers placed into a fresh init);
+        `start_tree` is passed to the compiled init as an argument, not baked
+        into it as a constant.
+    """
     fs, rep = sharding.fold_sharding(mesh), sharding.replicated(mesh)
     self.mesh = mesh
     self.data = jax.device_put(dict(data), rep)
+    self._start_tree = None if start_tree is None else jax.device_put(start_tree, rep)
     example = jnp.zeros((1,) + data["frames"].shape[1:], data["frames"].dtype)
-    init = functools.partial(create_train_state, model=model, tx=tx, example=example)
+
+    def init(key, tree):
+      start = None if start_params is None else functools.partial(start_params, start_tree=tree)
+      return create_train_state(key, model=model, tx=tx, example=example, start_params=start)
+
     # lax.map, not vmap: on XLA:CPU (jax 0.10.2) a vmapped orthogonal initialiser
     # becomes batched LAPACK QR kernels that split the batch over the intra-op
     # thread pool and block on it; two in flight on a 2-core machine deadlock
     # (LSTM(64)+LSTM(32), 2+ folds). One fold at a time runs unbatched QR.
-    self._init = jax.jit(lambda keys: jax.lax.map(init, keys), out_shardings=fs)
+    self._init = jax.jit(lambda keys, tree: jax.lax.map(lambda k: init(k, tree), keys),
+                         out_shardings=fs)
     epoch = functools.partial(
         steps.train_epoch, model=model, tx=tx, batch_size=batch_size, steps=steps_per_epoch,
-        constrain=sharding.batch_constraint(mesh, batch_size))
+        microbatches=microbatches, constrain=sharding.batch_constraint(mesh, batch_size))
     self._train = jax.jit(
         jax.vmap(epoch, in_axes=(0, 0, None, 0, 0), spmd_axis_name="fold"),
         in_shardings=(fs, fs, rep, fs, fs), out_shardings=(fs, fs), donate_argnums=0)
@@ -53,7 +69,7 @@ class FoldEngine:
 
   def init(self, keys: jax.Array) -> TrainState:
     """Fresh states `[F, ...]`, one per key."""
-    return self._init(keys)
+    return self._init(keys, self._start_tree)
 
   def put(self, tree: Any) -> Any:
     """Places host arrays with a leading fold axis on the mesh."""

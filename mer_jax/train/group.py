@@ -6,14 +6,13 @@ fold lands in, so a fold's result does not depend on `folds_in_parallel`.
 
 from __future__ import annotations
 
-import os
-
 from absl import logging
 import jax
 import ml_collections
 import numpy as np
 import tqdm
 
+from mer_jax.train import checkpoint
 from mer_jax.train import fold_plan as fold_plan_lib
 from mer_jax.train.checkpoint import GroupCheckpointer
 from mer_jax.train.engine import FoldEngine
@@ -59,8 +58,7 @@ class GroupRunner:
             "history": {k: np.full((cfg.num_epochs, len(ids)), np.nan, np.float32)
                         for k in HISTORY_KEYS},
             "epoch": np.asarray(-1, np.int32)}
-    ckpt = GroupCheckpointer(os.path.join(self.workdir, "checkpoints",
-                                          f"folds_{ids[0]:03d}-{max(ids):03d}"))
+    ckpt = GroupCheckpointer(checkpoint.group_dir(self.workdir, ids))
     if ckpt.latest_epoch() is not None:
       tree = ckpt.restore(tree)
     tree = self._train(tree, arrays, ids, names, ckpt)

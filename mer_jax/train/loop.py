@@ -20,7 +20,8 @@ from mer_jax import models
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import report
 from mer_jax.errors import ConfigError
-from mer_jax.train import fold_plan, optim, outcomes, run_dir, selection, sharding
+from mer_jax.train import (fold_plan, optim, outcomes, pretrained, run_dir, selection,
+                           sharding)
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
@@ -29,6 +30,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Runs the experiment `config` in `workdir`; returns the results dict."""
   check_train_config(config.train)
   run_dir.prepare(workdir, config.to_dict())
+  imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
   data = pipeline.load_experiment_data(config.data)
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)
@@ -38,7 +40,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       eval_chunk=config.eval.batch_size)
   logging.info("%d samples, %d classes, %d folds (%s)", len(data.samples),
                len(data.class_names), len(folds), config.protocol.name)
-  runner = make_runner(config, data, plan, workdir)
+  runner = make_runner(config, data, plan, workdir, imported)
   done = outcomes.load_all(workdir, plan.names)
   for g in range(plan.num_groups(runner.group_size)):
     ids = plan.group_ids(g, runner.group_size)
@@ -60,11 +62,18 @@ def check_train_config(train: ml_collections.ConfigDict) -> None:
       raise ConfigError(f"config.train.{field}={train[field]} must be at least 1")
   if train.patience < 0:
     raise ConfigError(f"config.train.patience={train.patience} must be >= 0")
+  parts = train.get("microbatches", 1)
+  if parts < 1 or train.batch_size % parts:
+    raise ConfigError(f"config.train.microbatches={parts} must be >= 1 and divide "
+                      f"config.train.batch_size={train.batch_size}")
 
 
 def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
-                plan: fold_plan.FoldPlan, workdir: str) -> GroupRunner:
-  """Builds the model, optimiser, mesh and compiled engine."""
+                plan: fold_plan.FoldPlan, workdir: str, imported=None) -> GroupRunner:
+  """Builds the model, optimiser, mesh and compiled engine.
+
+  `imported`: pretrained params (`pretrained.load`) to start every fold from.
+  """
   batch = config.train.batch_size
   steps_per_epoch = math.ceil(plan.sizes["train"] / batch)
   model = models.get(config.model_name, num_classes=len(data.class_names), **config.model)
@@ -74,9 +83,28 @@ def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData
   logging.info("mesh %s; %d folds at once, %d steps per epoch", dict(mesh.shape),
                group_size, steps_per_epoch)
   inputs = {"frames": data.inputs["frames"], "label": data.labels}
+  place = placement(config, model, inputs["frames"], imported)
   engine = FoldEngine(model, tx, mesh, inputs, batch_size=batch,
-                      steps_per_epoch=steps_per_epoch, eval_chunk=config.eval.batch_size)
+                      steps_per_epoch=steps_per_epoch, eval_chunk=config.eval.batch_size,
+                      microbatches=config.train.get("microbatches", 1),
+                      start_params=place, start_tree=imported)
   return GroupRunner(engine, plan, config, workdir, group_size)
+
+
+def pretrained_config(config: ml_collections.ConfigDict) -> dict | None:
+  """`config.pretrained` as a dict (None for configs without the section)."""
+  cfg = config.get("pretrained")
+  return cfg.to_dict() if cfg is not None else None
+
+
+def placement(config: ml_collections.ConfigDict, model, frames: np.ndarray, imported):
+  """The function that puts `imported` into fresh params, or None without an import."""
+  if imported is None:
+    return None
+  cfg = pretrained_config(config)
+  pretrained.check(model, jax.numpy.zeros((1,) + frames.shape[1:], frames.dtype), imported, cfg)
+  into, skip = tuple(cfg["into"]), tuple(cfg.get("skip", ("fc8",)))
+  return lambda params, start_tree: pretrained.place(params, start_tree, into, skip)
 
 
 def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
@@ -108,7 +136,8 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
   if jax.process_index() == 0:
     history = {name: o.history for name, o in done.items()}
     table = report.write_report(workdir, results, paper_rows=config.eval.paper_rows.to_dict(),
-                                history=history)
+                                history=history,
+                                fold_mean_row=config.eval.get("fold_mean_row", False))
     print(table, flush=True)
     if data.excluded:
       repaired = sum(e.repaired for e in data.excluded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import flax
 import flax.linen as nn
@@ -22,10 +22,17 @@ class TrainState:
 
 
 def create_train_state(key: jax.Array, model: nn.Module, tx: optax.GradientTransformation,
-                       example: jax.Array) -> TrainState:
-  """Initialises one fold's state from `key` and an example input `[B, ...]`."""
+                       example: jax.Array, start_params: Callable[[Any], Any] | None = None
+                       ) -> TrainState:
+  """Initialises one fold's state from `key` and an example input `[B, ...]`.
+
+  `start_params`, when given, maps the initialised params to the ones training
+  starts from (e.g. with pretrained layers copied in).
+  """
   variables = model.init({"params": key, "dropout": key}, example, train=False)
   params = variables["params"]
+  if start_params is not None:
+    params = start_params(params)
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get("batch_stats", {}),
                     opt_state=tx.init(params))

@@ -1,11 +1,10 @@
 """Every config file loads in every variant and has the stable sections (style.md 3)."""
 
-import importlib.util
 import pathlib
 
 import pytest
 
-from mer_jax import models
+from mer_jax import config_files, models
 from mer_jax.data import labels
 from mer_jax.preprocess import recipes
 from mer_jax.train import selection
@@ -16,10 +15,7 @@ SECTIONS = ("seed", "data", "protocol", "model_name", "model", "optim", "schedul
 
 
 def load(path: pathlib.Path, variant: str | None):
-  spec = importlib.util.spec_from_file_location(path.stem, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(variant)
+  return config_files.load_config(str(path), variant)
 
 
 def test_there_are_configs():
@@ -50,3 +46,34 @@ def test_demo_and_smoke_use_the_built_in_data_and_paper_does_not_select_on_test(
 def test_unknown_variant_is_an_error(path):
   with pytest.raises(ValueError, match="unknown variant"):
     load(path, "no_such_variant")
+
+
+def test_elrcn_ablation_studies(repo_root):
+  path = repo_root / "configs" / "elrcn_ablation.py"
+  spatial = load(path, "spatial_only")
+  assert spatial.model_name == "elrcn_spatial_only" and "lstm_features" not in spatial.model
+  assert spatial.data.recipe.channels == ("flow",)
+  fc6 = load(path, "flow_fc6")
+  assert fc6.model.feature_layer == "fc6" and fc6.model.lstm_features == (3000, 1024)
+  assert load(path, "flow_fc7").model.feature_layer == "fc7"
+  sizes = load(path, "lstm,lstm=1024-512")
+  assert sizes.model.lstm_features == (1024, 512)
+  assert sizes.data.recipe.channels == ("flow", "strain", "gray")
+  demo = load(path, "flow_fc6,demo")
+  assert demo.data.datasets == ("synthetic",) and demo.model.feature_layer == "fc6"
+  for bad in ("lstm=big", "spatial_only,lstm=10", "fc9"):
+    with pytest.raises(ValueError, match="unknown variant"):
+      load(path, bad)
+
+
+def test_elrcn_te_builds_on_se_with_vgg_face(repo_root):
+  se = load(repo_root / "configs" / "elrcn_se.py", None)
+  te = load(repo_root / "configs" / "elrcn_te.py", None)
+  assert te.data.to_dict() == se.data.to_dict()  # Same input stack.
+  assert te.pretrained.kind == "vgg_face_dag" and len(te.pretrained.into) == 3
+  assert te.model.gray_mean_rgb is not None and se.model_name == "elrcn_se"
+  assert "ELRCN-TE (paper, Table I)" in te.eval.paper_rows
+  assert load(repo_root / "configs" / "elrcn_te.py", "demo").pretrained.kind == ""
+  hde = load(repo_root / "configs" / "elrcn_se.py", "hde")
+  assert hde.protocol.name == "leave_one_dataset_out" and hde.eval.fold_mean_row
+  assert hde.data.datasets == ("casme2", "samm") and hde.data.label_scheme == "objective_5"

@@ -116,3 +116,19 @@ def test_invalid_input(fn):
     fn(np.array([0, 1]), np.array([-1, 1]), 2)
   with pytest.raises(ValueError, match="integers"):
     fn(np.array([0.0, 1.0]), np.array([0, 1]), 2)
+
+
+def test_mean_over_folds_averages_per_fold_metrics():
+  labels = np.array([0, 1, 2, 0, 1, 2, 2])
+  preds = np.array([0, 1, 1, 0, 0, 2, 2])
+  folds = ["a", "a", "a", "b", "b", "b", "b"]
+  out = metrics.mean_over_folds(folds, labels, preds, 3)
+  a, b = slice(0, 3), slice(3, 7)
+  for key, fn in (("uf1", metrics.uf1), ("uar", metrics.uar), ("accuracy", metrics.accuracy),
+                  ("legacy_elrcn_f1", metrics.legacy_elrcn_f1)):
+    expected = (fn(labels[a], preds[a], 3) + fn(labels[b], preds[b], 3)) / 2
+    assert out[key] == pytest.approx(expected)
+  # Pooled and averaged differ here: the folds have different sizes.
+  assert out["accuracy"] != pytest.approx(metrics.accuracy(labels, preds, 3))
+  with pytest.raises(ValueError, match="fold names"):
+    metrics.mean_over_folds(folds[:-1], labels, preds, 3)

@@ -49,8 +49,8 @@ def make_history(n_folds: int = 26):
 
 def test_build_results_contents():
   results, samples, labels, preds = make_run()
-  assert set(results) == {"config", "protocol", "class_names", "metrics",
-                          "per_dataset", "confusion_matrix", "folds", "predictions"}
+  assert set(results) == {"config", "protocol", "class_names", "metrics", "per_dataset",
+                          "fold_mean", "confusion_matrix", "folds", "predictions"}
   assert results["metrics"]["uf1"] == pytest.approx(metrics.uf1(labels, preds, 3))
   assert results["metrics"]["legacy_elrcn_f1"] == pytest.approx(
       metrics.legacy_elrcn_f1(labels, preds, 3))
@@ -93,6 +93,22 @@ def test_format_table_numbers_and_paper_rows():
   assert "| ELRCN-TE (paper, Table I) | 0.5000 | 0.4396 | 0.5244 | – |" in lines
   assert "| Other (paper) | – | – | 0.6100 | – |" in lines
   assert "WARNING" not in table
+
+
+def test_legacy_f1_column_and_fold_mean_row():
+  results, _, _, _ = make_run()
+  paper = {"ELRCN-SE (paper, Table III)": dict(legacy_elrcn_f1=0.3411, uar=0.3522,
+                                               accuracy=0.4345)}
+  lines = report.format_table(results, paper, fold_mean_row=True).splitlines()
+  assert "| row | UF1 | UAR | accuracy | legacy ELRCN F1 | n |" in lines
+  # The paper's "F1" goes under its own column, never under UF1.
+  assert "| ELRCN-SE (paper, Table III) | – | 0.3522 | 0.4345 | 0.3411 | – |" in lines
+  all_row = next(l for l in lines if "**all**" in l)
+  assert f"{results['metrics']['legacy_elrcn_f1']:.4f}" in all_row
+  mean_row = next(l for l in lines if "mean of folds" in l)
+  assert f"{results['fold_mean']['uar']:.4f}" in mean_row
+  assert "mean of folds" not in report.format_table(results, paper)
+  assert "legacy" not in report.format_table(results)
 
 
 def test_oracle_warning():

@@ -39,6 +39,24 @@ def test_stopped_fold_is_not_updated():
   assert not np.allclose(trained.params["fc"]["kernel"], state.params["fc"]["kernel"])
 
 
+def test_microbatches_give_the_whole_batch_update():
+  model = models.get("elrcn_temporal_only", num_classes=3, lstm_features=(5,))
+  tx = optax.adam(1e-2)
+  x = jax.random.normal(jax.random.key(0), (8, 3, 2, 2, 1))
+  labels = jnp.array([0, 1, 2, 0, 1, 2, 0, 1])
+  mask = jnp.array([1, 1, 1, 0, 1, 1, 0, 1], jnp.float32)  # padding rows in both halves
+  state = create_train_state(jax.random.key(1), model, tx, x[:1])
+  step = lambda parts: steps.train_step(state, x, labels, mask, jax.random.key(2),
+                                        model=model, tx=tx, microbatches=parts)
+  whole, m_whole = step(1)
+  split, m_split = step(4)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+               whole.params, split.params)
+  assert not np.allclose(whole.params["fc"]["kernel"], state.params["fc"]["kernel"])
+  for key in ("loss_sum", "correct", "count"):
+    np.testing.assert_allclose(m_whole[key], m_split[key], rtol=1e-6)
+
+
 def test_epoch_sees_every_training_sample_once():
   order = steps.epoch_order(jax.random.key(3), jnp.asarray(5), 8)
   assert sorted(np.asarray(order[:5]).tolist()) == [0, 1, 2, 3, 4]

@@ -10,6 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from mer_jax import config_files
 from mer_jax.train import checkpoint, loop
 from mer_jax.train.engine import FoldEngine
 
@@ -17,11 +18,7 @@ CONFIG = "configs/elrcn_temporal_only.py"
 
 
 def smoke_config(repo_root, **train):
-  import importlib.util
-  spec = importlib.util.spec_from_file_location("cfg", repo_root / CONFIG)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config("smoke")
+  config = config_files.load_config(str(repo_root / CONFIG), "smoke")
   config.train.update(num_epochs=3, **train)
   return config
 
