@@ -44,3 +44,15 @@ def parse_flags(argv: list[str]) -> list[str]:
     overrides = [a for a in argv[1:] if a.startswith("--config.")]
     fail(f"cannot apply the config override(s) {' '.join(overrides)}: {e} "
          "(a field that the config file does not define, or a value of the wrong type)")
+
+
+def out_of_memory_message(error: str) -> str:
+  """What to change when a step does not fit the device; finished folds are kept."""
+  first = error.strip().splitlines()[0]
+  return (f"the device ran out of memory ({first}). Folds already finished are kept, and the "
+          "same command resumes with any of --config.protocol.folds_in_parallel=1, "
+          "--config.train.microbatches=N (N divides batch_size; the same update) or "
+          "--config.model.remat=True (where the model has it). Not the paper's setting, in a "
+          "new --workdir: --config.model.dtype=bfloat16. BUILD_NOTES.md lists measured peak "
+          "memory.")
+

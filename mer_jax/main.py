@@ -30,6 +30,10 @@ def main(argv: list[str]) -> None:
     loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except MerError as e:
     command_line.fail(str(e))
+  except jax.errors.JaxRuntimeError as e:
+    if "RESOURCE_EXHAUSTED" not in str(e):
+      raise
+    command_line.fail(command_line.out_of_memory_message(str(e)))
 
 
 if __name__ == "__main__":

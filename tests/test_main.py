@@ -58,3 +58,12 @@ def test_smoke_run_prints_the_table(repo_root, tmp_path):
   out = run_main(repo_root, SMOKE, f"--workdir={tmp_path}")
   assert out.returncode == 0, out.stderr[-3000:]
   assert "| **all** |" in out.stdout and (tmp_path / "results.json").exists()
+
+
+def test_out_of_memory_message_names_the_fields_to_change():
+  from mer_jax import command_line
+  message = command_line.out_of_memory_message(
+      "RESOURCE_EXHAUSTED: Out of memory allocating 26299580224 bytes.\nmore detail")
+  assert "Out of memory allocating 26299580224 bytes" in message and "more detail" not in message
+  for field in ("folds_in_parallel", "train.microbatches", "model.remat", "model.dtype"):
+    assert field in message

@@ -63,8 +63,8 @@ class _RecurrentHead(nn.Module):
     return nn.Dense(self.num_classes, name="fc")(h[:, -1]), h[:, -1]
 
 
-class ElrcnSE(nn.Module):
-  """ELRCN-SE: one VGG-16 on the channel-stacked frames -> LSTM -> FC.
+class _Lrcn(nn.Module):
+  """What ELRCN-SE and -TE share: VGG-16 feature extractors, the recurrent head.
 
   Attributes:
     num_classes: output classes.
@@ -83,41 +83,44 @@ class ElrcnSE(nn.Module):
   remat: bool = False
   dtype: str = "float32"
 
-  @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool = False
-               ) -> tuple[jax.Array, dict[str, Any]]:
-    """Maps frames `[B, T, H, W, C]` to `(logits [B, num_classes], aux)`."""
+  def features(self, x: jax.Array, name: str, train: bool) -> jax.Array:
+    """`[B, T, D]` features of the VGG-16 called `name` on frames `[B, T, H, W, C]`."""
     check_feature_layer(self.feature_layer)
     cnn = vgg_class(self.remat)(num_classes=None, dtype=jnp.dtype(self.dtype),
-                                **(self.cnn or {}), name="cnn")
-    feats = frame_features(cnn, x, self.feature_layer, train)
+                                **(self.cnn or {}), name=name)
+    return frame_features(cnn, x, self.feature_layer, train)
+
+  def classify(self, feats: jax.Array) -> tuple[jax.Array, dict[str, Any]]:
+    """LSTM over `[B, T, D]`, last step through the FC layer: `(logits, aux)`."""
     logits, h = _RecurrentHead(self.num_classes, self.lstm_features, name="head")(feats)
     return logits, {"features": h}
 
 
-class ElrcnTE(nn.Module):
+class ElrcnSE(_Lrcn):
+  """ELRCN-SE: one VGG-16 on the channel-stacked frames -> LSTM -> FC (attributes: `_Lrcn`)."""
+
+  @nn.compact
+  def __call__(self, x: jax.Array, *, train: bool = False
+               ) -> tuple[jax.Array, dict[str, Any]]:
+    """Maps frames `[B, T, H, W, C]` to `(logits [B, num_classes], aux)`."""
+    return self.classify(self.features(x, "cnn", train))
+
+
+class ElrcnTE(_Lrcn):
   """ELRCN-TE: VGG-16 streams for flow, strain and grey -> concatenated fc7 -> LSTM -> FC.
 
-  Attributes:
-    num_classes, lstm_features, feature_layer, cnn, remat, dtype: as `ElrcnSE`.
+  Attributes (besides `_Lrcn`'s):
     gray_mean_rgb: when set, the grey stream sees `255 * grey - mean`, the
       range VGG-Face was trained on (its RGB mean, datasets.md 9.1); flow and
       strain are fed unnormalised, as the paper says.
   """
 
-  num_classes: int
-  lstm_features: Sequence[int] = (3000,)
-  feature_layer: str = "fc7"
-  cnn: dict[str, Any] | None = None
-  remat: bool = False
-  dtype: str = "float32"
   gray_mean_rgb: Sequence[float] | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, *, train: bool = False
                ) -> tuple[jax.Array, dict[str, Any]]:
     """Maps `[B, T, H, W, 5]` (flow p, q, |v|; strain; grey) to `(logits, aux)`."""
-    check_feature_layer(self.feature_layer)
     if x.shape[-1] != TE_STREAMS[-1][-1]:
       raise ValueError(f"ELRCN-TE expects 5 channels (flow 3, strain, grey), got {x.shape[-1]}")
     feats = []
@@ -127,12 +130,8 @@ class ElrcnTE(nn.Module):
         part = jnp.repeat(part, 3, axis=-1)                      # R^2 -> R^3 (Fig. 1)
       if name == "gray" and self.gray_mean_rgb is not None:
         part = 255.0 * part - jnp.asarray(self.gray_mean_rgb, part.dtype)
-      cnn = vgg_class(self.remat)(num_classes=None, dtype=jnp.dtype(self.dtype),
-                                  **(self.cnn or {}), name=f"stream_{name}")
-      feats.append(frame_features(cnn, part, self.feature_layer, train))
-    feats = jnp.concatenate(feats, axis=-1)                        # [B, T, 3 * 4096]
-    logits, h = _RecurrentHead(self.num_classes, self.lstm_features, name="head")(feats)
-    return logits, {"features": h}
+      feats.append(self.features(part, f"stream_{name}", train))
+    return self.classify(jnp.concatenate(feats, axis=-1))        # [B, T, 3 * 4096]
 
 
 class ElrcnSpatialOnly(nn.Module):

@@ -1,7 +1,8 @@
 """Orbax checkpoints of one fold group; a restarted run resumes by itself.
 
 A checkpoint holds everything the loop needs to continue bit-for-bit: the
-stacked train states, the best states so far, the early-stopping state and
+stacked train states, the selected models so far (parameters and batch
+statistics, no optimiser state), the early-stopping state and
 the learning-curve history. Random numbers are derived from (seed, fold,
 epoch), so they need no saving.
 """

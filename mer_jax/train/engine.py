@@ -21,6 +21,11 @@ from mer_jax.train import sharding, steps
 from mer_jax.train.state import TrainState, create_train_state
 
 
+def model_view(state: TrainState) -> TrainState:
+  """`state` without its optimiser state: what evaluation and selection need."""
+  return state.replace(opt_state={})
+
+
 class FoldEngine:
   """Compiled init / train-epoch / evaluate / select functions for groups of folds."""
 
@@ -63,8 +68,9 @@ class FoldEngine:
     self._evaluate = jax.jit(
         jax.vmap(evaluate, in_axes=(0, 0, 0, None), spmd_axis_name="fold"),
         in_shardings=(fs, fs, fs, rep), out_shardings=(fs, fs))
-    self._select = jax.jit(jax.vmap(steps.select_tree), in_shardings=(fs, fs, fs),
-                           out_shardings=fs)
+    self._select = jax.jit(
+        jax.vmap(lambda take, new, old: steps.select_tree(take, model_view(new), old)),
+        in_shardings=(fs, fs, fs), out_shardings=fs, donate_argnums=2)
     self._fs = fs
 
   def init(self, keys: jax.Array) -> TrainState:
@@ -89,6 +95,14 @@ class FoldEngine:
     loss, logits = self._evaluate(states, idx, n, self.data)
     return np.asarray(jax.device_get(loss)), np.asarray(jax.device_get(logits))
 
-  def select(self, take_new: np.ndarray, new: TrainState, old: TrainState) -> TrainState:
-    """Per fold: `new` where `take_new[f]`, else `old` (new buffers either way)."""
+  def select(self, take_new: np.ndarray, new: TrainState, old: TrainState | None = None
+             ) -> TrainState:
+    """Per fold: the model of `new` where `take_new[f]`, else `old` (which is consumed).
+
+    The selected models keep parameters and batch statistics only (no
+    optimiser state: a third of Adam's memory); `old=None` starts them from `new`.
+    """
+    if old is None:  # A copy: `new` is donated to the next epoch.
+      copy = lambda state: jax.tree.map(jnp.copy, model_view(state))
+      return jax.jit(copy, out_shardings=self._fs)(new)
     return self._select(self.put(jnp.asarray(take_new)), new, old)

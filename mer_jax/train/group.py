@@ -53,7 +53,7 @@ class GroupRunner:
     arrays = engine.put(self.plan.group_arrays(ids))
     names = [self.plan.names[i] if i >= 0 else "<padding>" for i in ids]
     states = engine.init(engine.put(fold_keys(self.cfg.seed, ids, 0)))
-    tree = {"states": states, "best": engine.select(np.zeros(len(ids), bool), states, states),
+    tree = {"states": states, "best": engine.select(np.zeros(len(ids), bool), states),
             "selection": FoldSelection.create(np.asarray(ids) >= 0).as_dict(),
             "history": {k: np.full((cfg.num_epochs, len(ids)), np.nan, np.float32)
                         for k in HISTORY_KEYS},

@@ -15,8 +15,10 @@ from typing import Any, Mapping
 
 from mer_jax.errors import ConfigError
 
+# Speed and memory only: remat recomputes the same values; microbatches give the
+# same update up to float rounding.
 RESUMABLE_FIELDS = ("protocol.folds_in_parallel", "train.checkpoint_every_epochs",
-                    "train.progress_bar")
+                    "train.progress_bar", "train.microbatches", "model.remat")
 
 
 def prepare(workdir: str, config: Mapping[str, Any]) -> None:

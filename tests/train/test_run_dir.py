@@ -24,3 +24,14 @@ def test_workdir_that_is_a_file_is_a_config_error(tmp_path):
   (tmp_path / "file").write_text("x")
   with pytest.raises(ConfigError, match="not a writable directory"):
     run_dir.prepare(str(tmp_path / "file"), {})
+
+
+def test_memory_knobs_may_change_but_not_the_activation_dtype(tmp_path):
+  config = {"train": {"microbatches": 1}, "model": {"remat": False, "dtype": "float32"}}
+  run_dir.prepare(str(tmp_path), config)
+  config["train"]["microbatches"] = 8
+  config["model"]["remat"] = True
+  run_dir.prepare(str(tmp_path), config)
+  config["model"]["dtype"] = "bfloat16"
+  with pytest.raises(ConfigError, match="model.dtype"):
+    run_dir.prepare(str(tmp_path), config)
