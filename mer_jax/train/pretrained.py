@@ -22,7 +22,10 @@ Params = Mapping[str, Any]
 
 
 def load(cfg: Mapping | None) -> Params | None:
-  """The imported params named by `config.pretrained`, or None when `kind` is empty."""
+  """The imported params named by `config.pretrained` without its `skip` layers.
+
+  None when `kind` is empty (no import).
+  """
   if not cfg or not cfg.get("kind"):
     return None
   if not cfg.get("into"):
@@ -34,7 +37,9 @@ def load(cfg: Mapping | None) -> Params | None:
         "pretrained weights: pass --config.pretrained.path=FILE (README.md, 'Pretrained "
         "VGG-Face weights', says where to get them and which formats work), or "
         "--config.pretrained.kind='' to train from scratch")
-  return weights.load(cfg["kind"], cfg["path"])["params"]
+  skip = cfg.get("skip", ("fc8",))
+  params = weights.load(cfg["kind"], cfg["path"])["params"]
+  return {layer: tensors for layer, tensors in params.items() if layer not in skip}
 
 
 def subtree(params: Params, path: str) -> Params:

@@ -79,3 +79,4 @@ def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_fac
   head = np.asarray(states.params["head"]["fc"]["kernel"])
   assert not np.allclose(head[0], head[1])  # The rest is a fresh init per fold.
   assert weights.load("vgg_face_dag", path)["params"].keys() == source.keys()
+  assert "fc8" not in imported  # Skipped layers are not sent to the devices.
