@@ -29,6 +29,7 @@ from mer_jax import command_line, models  # noqa: E402
 from mer_jax.data import pipeline, protocols  # noqa: E402
 from mer_jax.errors import ConfigError, MerError  # noqa: E402
 from mer_jax.eval import gradcam  # noqa: E402
+from mer_jax.preprocess import recipes  # noqa: E402
 from mer_jax.train import checkpoint  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of a finished (or running) run.")
@@ -67,17 +68,13 @@ def fold_of(config: ml_collections.ConfigDict, data: pipeline.ExperimentData, in
   return i, folds[i].name
 
 
-# Channels each part of the `elrcn_stack` recipe contributes, in stacking order.
-_STACK_WIDTHS = {"flow": 3, "strain": 1, "gray": 1}
-
-
 def background(config: ml_collections.ConfigDict, clip: np.ndarray) -> np.ndarray:
   """Frames `[T, H, W]` to draw the maps on: the grey channel of an input stack when
   it has one, the flow magnitude when it has flow only, else the first channel."""
   channels = list(config.data.recipe.get("channels", []))
   for wanted, offset in (("gray", 0), ("flow", 2)):
     if wanted in channels:
-      start = sum(_STACK_WIDTHS[c] for c in channels[:channels.index(wanted)])
+      start = sum(recipes.ELRCN_CHANNEL_WIDTHS[c] for c in channels[:channels.index(wanted)])
       return clip[..., start + offset]
   return clip[..., 0]
 

@@ -50,3 +50,20 @@ def test_gradcam_explains_a_test_sample_with_its_fold_model(te_run):
     gradcam.explain(str(workdir), "synthetic/nobody/EP00")
   with pytest.raises(ConfigError, match="--class_name"):
     gradcam.explain(str(workdir), key, class_name="contempt")
+
+
+def test_maps_are_drawn_over_the_grey_channel_of_the_stack():
+  import ml_collections
+  clip = np.arange(2 * 4 * 4 * 5, dtype=np.float32).reshape(2, 4, 4, 5)
+
+  def config(**recipe):
+    return ml_collections.ConfigDict({"data": {"recipe": recipe}})
+
+  stack = config(channels=("flow", "strain", "gray"))
+  np.testing.assert_array_equal(gradcam.background(stack, clip), clip[..., 4])
+  grey_first = config(channels=("gray", "flow"))
+  np.testing.assert_array_equal(gradcam.background(grey_first, clip[..., :4]), clip[..., 0])
+  flow_only = config(channels=("flow",))
+  np.testing.assert_array_equal(gradcam.background(flow_only, clip[..., :3]), clip[..., 2])
+  pixels = config(name="pixels")
+  np.testing.assert_array_equal(gradcam.background(pixels, clip[..., :1]), clip[..., 0])

@@ -182,13 +182,11 @@ def read_objective_classes(path: str) -> dict[tuple[str, str], int]:
 def _find_coding(root: str, coding: str | None) -> str:
   """The coding file under root (or `coding`), or a DataError saying what a root holds."""
   names = (coding,) if coding else CODING_FILES
-  try:
-    return layout.find_file(root, names, what="CASME II coding file")
-  except DataError as e:
-    raise DataError(
-        f"{root} does not look like a CASME II root: expected the coding file "
-        f"{' or '.join(names)} there, beside {OBJECTIVE_FILE} and the frame folders "
-        f"Cropped/ (or Cropped-updated/Cropped/) and CASME2_RAW_selected/ ({e})") from None
+  return layout.find_file(
+      root, names, what="CASME II coding file",
+      root_holds=f"a CASME II root: expected the coding file {' or '.join(names)} there, "
+                 f"beside {OBJECTIVE_FILE} and the frame folders Cropped/ (or "
+                 "Cropped-updated/Cropped/) and CASME2_RAW_selected/")
 
 
 def _find_objective(root: str) -> str | None:

@@ -45,8 +45,13 @@ def find_dir(root: str, candidates: Sequence[str], *, what: str) -> str:
   raise DataError(f"{what}: none of these folders exists: {', '.join(tried)}")
 
 
-def find_file(root: str, candidates: Sequence[str], *, what: str) -> str:
-  """The first candidate file under `root` (or in a doubled top folder) that exists."""
+def find_file(root: str, candidates: Sequence[str], *, what: str,
+              root_holds: str | None = None) -> str:
+  """The first candidate file under `root` (or in a doubled top folder) that exists.
+
+  Raises DataError listing the paths tried; with `root_holds` (what a root of
+  this dataset contains), the message says `root` does not look like one.
+  """
   tried = []
   for rel in candidates:
     for base in (root, os.path.join(root, os.path.basename(root.rstrip("/")))):
@@ -54,7 +59,10 @@ def find_file(root: str, candidates: Sequence[str], *, what: str) -> str:
       tried.append(path)
       if os.path.isfile(path):
         return path
-  raise DataError(f"{what}: none of these files exists: {', '.join(tried)}")
+  missing = f"{what}: none of these files exists: {', '.join(tried)}"
+  if root_holds:
+    raise DataError(f"{root} does not look like {root_holds} ({missing})")
+  raise DataError(missing)
 
 
 def select_frames(key: str, folder: str, onset: int, offset: int

@@ -115,13 +115,10 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
 def find_codes(root: str) -> str:
   """The codes spreadsheet under `root` (or under root/SAMM), else DataError."""
   candidates = CODES_FILES + tuple(f"SAMM/{name}" for name in CODES_FILES)
-  try:
-    return layout.find_file(root, candidates, what="SAMM codes file")
-  except DataError as e:
-    raise DataError(
-        f"{root} does not look like a SAMM root: expected the codes file "
-        f"{os.path.join(root, CODES_FILES[0])} (or {CODES_FILES[1]}) beside the "
-        f"SAMM/<subject>/<clip>/ frame folders ({e})") from None
+  return layout.find_file(
+      root, candidates, what="SAMM codes file",
+      root_holds=f"a SAMM root: expected the codes file {os.path.join(root, CODES_FILES[0])} "
+                 f"(or {CODES_FILES[1]}) beside the SAMM/<subject>/<clip>/ frame folders")
 
 
 def find_frames_dir(root: str) -> str:

@@ -31,8 +31,7 @@ CONVS_PER_STAGE = (2, 2, 3, 3, 3)
 # each of the 15 ReLU layers and a VGG-16 trained from scratch (ELRCN-SE)
 # starts with near-constant outputs. Pretrained weights replace it anyway.
 HE_NORMAL = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
-LAST_CONV = "conv5_3"
-LAST_CONV_OUTPUT = "conv5_3_relu"  # sown / perturbed under this name
+LAST_CONV_OUTPUT = "conv5_3_relu"  # conv5_3's ReLU output is sown / perturbed under this name
 FEATURE_LAYERS = ("fc6", "fc7")
 
 

@@ -49,6 +49,10 @@ def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   return x.astype(np.float32)
 
 
+# Channels each part of the `elrcn_stack` input contributes, in stacking order.
+ELRCN_CHANNEL_WIDTHS = {"flow": 3, "strain": 1, "gray": 1}
+
+
 def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
                ) -> np.ndarray:
   """ELRCN's per-step input (Khor et al. 2018, III-A/B): flow image, strain, grey.

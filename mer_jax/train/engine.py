@@ -71,6 +71,9 @@ class FoldEngine:
     self._select = jax.jit(
         jax.vmap(lambda take, new, old: steps.select_tree(take, model_view(new), old)),
         in_shardings=(fs, fs, fs), out_shardings=fs, donate_argnums=2)
+    # A copy, not a view: the states it is taken from are donated to the next epoch.
+    self._first_selection = jax.jit(lambda state: jax.tree.map(jnp.copy, model_view(state)),
+                                    in_shardings=fs, out_shardings=fs)
     self._fs = fs
 
   def init(self, keys: jax.Array) -> TrainState:
@@ -102,7 +105,6 @@ class FoldEngine:
     The selected models keep parameters and batch statistics only (no
     optimiser state: a third of Adam's memory); `old=None` starts them from `new`.
     """
-    if old is None:  # A copy: `new` is donated to the next epoch.
-      copy = lambda state: jax.tree.map(jnp.copy, model_view(state))
-      return jax.jit(copy, out_shardings=self._fs)(new)
+    if old is None:
+      return self._first_selection(new)
     return self._select(self.put(jnp.asarray(take_new)), new, old)

@@ -21,12 +21,16 @@ Data = Mapping[str, jax.Array]
 
 
 def unroll_loops() -> bool:
-  """Whether to unroll the loops over batches (True on CPU).
+  """Whether to unroll the epoch's loop over batches (True on CPU).
 
-  XLA:CPU runs convolutions inside a while loop about 15x slower than the
+  XLA:CPU runs convolutions inside a while loop about 14x slower than the
   same convolutions unrolled (jax 0.10.2, measured on a VGG; BUILD_NOTES.md),
-  so on the CPU the epoch's steps, the microbatches and the evaluation chunks
-  are unrolled (longer compiles, same numbers). Accelerators keep the loops.
+  so on the CPU the epoch's steps are unrolled (longer compiles, same numbers).
+  Each step needs the parameters of the one before, so unrolled steps still
+  run one after another. The microbatches and evaluation chunks are
+  independent of each other: unrolled, XLA may keep all their activations
+  alive at once, spending the memory those loops exist to save; they stay
+  loops. Accelerators keep every loop.
   """
   return jax.default_backend() == "cpu"
 
@@ -86,8 +90,7 @@ def train_step(state: TrainState, x: jax.Array, labels: jax.Array, mask: jax.Arr
     zeros = jax.tree.map(jnp.zeros_like, state.params)
     (grads, batch_stats), logits = jax.lax.scan(
         accumulate, (zeros, state.batch_stats),
-        (split(x), split(labels), split(mask), jax.random.split(key, microbatches)),
-        unroll=unroll_loops())
+        (split(x), split(labels), split(mask), jax.random.split(key, microbatches)))
     logits = logits.reshape((-1,) + logits.shape[2:])
   count = jnp.sum(mask)
   grads = jax.tree.map(lambda g: g / jnp.maximum(count, 1.0), grads)
@@ -154,8 +157,7 @@ def predict(state: TrainState, idx: jax.Array, data: Data, *, model: nn.Module,
                             train=False, key=jax.random.key(0))
     return logits.astype(jnp.float32)
 
-  _, logits = jax.lax.scan(lambda c, i: (c, run(i)), None, idx.reshape(-1, chunk),
-                           unroll=unroll_loops())
+  logits = jax.lax.map(run, idx.reshape(-1, chunk))
   return logits.reshape(idx.shape[0], -1)
 
 
