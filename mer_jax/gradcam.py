@@ -32,6 +32,9 @@ from mer_jax.eval import gradcam  # noqa: E402
 from mer_jax.preprocess import recipes  # noqa: E402
 from mer_jax.train import checkpoint  # noqa: E402
 
+# The models with a VGG conv5_3 to explain.
+EXPLAINABLE_MODELS = ("elrcn_se", "elrcn_te", "elrcn_spatial_only", "vgg16")
+
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of a finished (or running) run.")
 _SAMPLE = flags.DEFINE_string("sample", None, "Sample key 'dataset/subject/clip' "
                               "(as in results.json's predictions).")
@@ -104,6 +107,9 @@ def save_figure(path: str, maps: dict, frames: np.ndarray, title: str) -> None:
 def explain(workdir: str, key: str, class_name: str = "", output: str = "") -> str:
   """Writes the Grad-CAM figure of sample `key` of the run in `workdir`; returns its path."""
   config = load_run_config(workdir)
+  if config.model_name not in EXPLAINABLE_MODELS:
+    raise ConfigError(f"the run in {workdir} trained {config.model_name!r}; Grad-CAM explains "
+                      f"the VGG-based models {EXPLAINABLE_MODELS} (their conv5_3)")
   data = pipeline.load_experiment_data(config.data)
   index = find_sample(data, key)
   fold, fold_name = fold_of(config, data, index)

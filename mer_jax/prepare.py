@@ -5,7 +5,7 @@
 
 The recipe is `RECIPE_DEFAULTS[--recipe]` with the fields of the JSON object
 --recipe_overrides replaced. The TFRecords go to
-<data_dir>/mer_prepared/<dataset>-<recipe>-<hashes>/1.0.0/ (data/builders.py);
+<data_dir>/mer_prepared/<dataset>-<recipe>-<hashes>/1.1.0/ (data/builders.py);
 a second run with the same arguments reuses them at once. The trainer reuses
 them only if its `config.data.recipe` equals the recipe given here, field for
 field. Prints where the records are, the number of samples and what was
@@ -36,8 +36,8 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "elrcn_stack": {"image_size": 224, "num_frames": 10, "temporal": "tim",
                     "channels": ("flow", "strain", "gray")},
     # Xia et al. 2018: 1966 px/channel is no square; 55 -> an exact 44x44 = 1936 crop.
-    "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "num_frames": 30, "alpha": 10.0,
-                 "low": 0.05, "high": 0.4, "temporal": "linear"},
+    "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "alpha": 10.0, "low": 0.05,
+                 "high": 0.4, "max_frames": 150},
     "islam": {"image_size": 64, "num_frames": 12, "face": "haar"},
 }
 

@@ -1,7 +1,7 @@
 """The cache of preprocessing: a TFDS builder that writes one recipe's output as TFRecords.
 
   path = prepare('casme2', '/data/CASME2', {'name': 'pixels', ...}, '~/tensorflow_datasets')
-  samples, frames, exclusions = load_prepared('casme2', '/data/CASME2', recipe, data_dir)
+  samples, inputs, exclusions = load_prepared('casme2', '/data/CASME2', recipe, data_dir)
 
 One builder, `mer_prepared`, with one builder config per (dataset, corpus
 root, adapter options, apex policy, recipe). The config name holds the hash of
@@ -9,18 +9,20 @@ the recipe and the hash of the rest (preprocess/recipe_hash.py), so any
 changed parameter is a new config, hence a new directory, and a stale cache is
 never read back:
 
-  <data_dir>/mer_prepared/<dataset>-<recipe>-<recipe hash>-<source hash>/1.0.0/
+  <data_dir>/mer_prepared/<dataset>-<recipe>-<recipe hash>-<source hash>/1.1.0/
       mer_prepared-train.tfrecord-*   one example per sample, in the adapter's order
       dataset_info.json features.json (TFDS)
       exclusions.json                 what the adapter excluded or repaired and the
                                       clips that failed preprocessing, with reasons
 
-Examples hold the raw Sample fields, not a label scheme's class: every scheme
-reads the same cache. `FORMAT_VERSION` changes with the record format, and
-must also be bumped when a recipe's *code* changes its output (unhashed).
+Examples hold the raw Sample fields, not a label scheme's class (every scheme
+reads the same cache), and under 'inputs' the recipe's named arrays (one
+'frames' array for most recipes) with their shapes and dtypes.
+`FORMAT_VERSION` changes with the record format, and must also be bumped when
+a recipe's *code* changes its output (unhashed).
 
-Interrupted builds: TFDS writes into `incomplete.XXXXXX_1.0.0/` and renames it
-to `1.0.0/` after the last record; an exception removes it. So a version
+Interrupted builds: TFDS writes into `incomplete.XXXXXX_1.1.0/` and renames it
+to `1.1.0/` after the last record; an exception removes it. So a version
 folder exists only when complete and the next `prepare` rebuilds. A killed
 process leaves its `incomplete.*` folder: never read, reported, safe to delete.
 
@@ -52,7 +54,7 @@ from mer_jax.preprocess import recipes
 from mer_jax.preprocess.recipe_hash import recipe_hash, short_hash, to_plain
 
 BUILDER_NAME = "mer_prepared"
-FORMAT_VERSION = "1.0.0"  # the version folder; bump when the record format changes
+FORMAT_VERSION = "1.1.0"  # the version folder; bump when the record format changes
 SPLIT = "train"
 EXCLUSIONS_FILE = "exclusions.json"
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -152,18 +154,20 @@ def scan_dataset(spec: PrepareSpec) -> Scan:
   return scan
 
 
+# The stored form of one clip's inputs: ((name, shape, dtype name), ...), sorted by name.
+InputSpec = tuple[tuple[str, tuple[int, ...], str], ...]
+
+
 def preprocess_one(sample: Sample, recipe_cfg: Mapping
-                   ) -> tuple[np.ndarray | None, Exclusion | None]:
-  """(frames, None), or (None, why) for a clip that cannot be read or preprocessed.
+                   ) -> tuple[dict[str, np.ndarray] | None, Exclusion | None]:
+  """(named inputs, None), or (None, why) for a clip that cannot be read or preprocessed.
 
   As `pipeline.preprocess` with frames read from disk: same recipe call, same
   reasons; a ConfigError (a bad recipe parameter) is raised, not recorded.
   """
-  recipe = recipes.get_recipe(recipe_cfg["name"])
   try:
-    return np.asarray(recipe(frames_lib.read_frames(sample.frame_paths), recipe_cfg,
-                             apex_index=sample.apex - sample.onset),
-                      np.float32), None
+    return recipes.run(frames_lib.read_frames(sample.frame_paths), recipe_cfg,
+                       apex_index=sample.apex - sample.onset), None
   except ConfigError:
     raise
   except Exception as e:  # pylint: disable=broad-except  # A corrupt clip: record it.
@@ -171,24 +175,30 @@ def preprocess_one(sample: Sample, recipe_cfg: Mapping
     return None, Exclusion(sample.key, f"preprocessing failed: {e}")
 
 
-def output_shape(samples: Sequence[Sample], recipe_cfg: Mapping) -> tuple[int, ...]:
-  """The recipe's output shape, from the first clip that preprocesses."""
+def input_spec(inputs: Mapping[str, np.ndarray]) -> InputSpec:
+  """The names, shapes and dtypes of one clip's inputs."""
+  return tuple((name, tuple(x.shape), x.dtype.name) for name, x in sorted(inputs.items()))
+
+
+def output_spec(samples: Sequence[Sample], recipe_cfg: Mapping) -> InputSpec:
+  """The recipe's output names, shapes and dtypes, from the first clip that preprocesses."""
+  recipes.get_recipe(recipe_cfg["name"])  # ConfigError before the first clip
   first_error = None
   for sample in samples:
-    frames, excluded = preprocess_one(sample, recipe_cfg)
-    if frames is not None:
-      return tuple(frames.shape)
+    inputs, excluded = preprocess_one(sample, recipe_cfg)
+    if inputs is not None:
+      return input_spec(inputs)
     first_error = first_error or excluded
   raise DataError(f"no clip could be preprocessed with recipe {recipe_cfg['name']!r}; "
                   f"the first error: {first_error.reason}")
 
 
-def to_example(sample: Sample, frames: np.ndarray) -> dict[str, Any]:
-  """The TFDS example of one sample: its frames and raw annotation."""
+def to_example(sample: Sample, inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+  """The TFDS example of one sample: its inputs and raw annotation."""
   example = {name: getattr(sample, name) for name in TEXT_FIELDS + INT_FIELDS}
   if sample.objective_class is None:
     example["objective_class"] = -1
-  return {**example, "frames": frames, "frame_paths": list(sample.frame_paths)}
+  return {**example, "inputs": dict(inputs), "frame_paths": list(sample.frame_paths)}
 
 
 def from_example(example: Mapping[str, Any]) -> Sample:
@@ -201,22 +211,21 @@ def from_example(example: Mapping[str, Any]) -> Sample:
   return Sample(**fields, frame_paths=paths)
 
 
-def generate_examples(samples: Sequence[Sample], recipe_cfg: Mapping,
-                      frames_shape: Sequence[int], failed: list[Exclusion]
-                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+def generate_examples(samples: Sequence[Sample], recipe_cfg: Mapping, spec: InputSpec,
+                      failed: list[Exclusion]) -> Iterator[tuple[str, dict[str, Any]]]:
   """Yields (sample key, example) per clip, with a progress bar; appends failures to `failed`."""
   bar = tqdm.tqdm(samples, desc=f"prepare {samples[0].dataset} ({recipe_cfg['name']})",
                   unit="clip")
   for sample in bar:
-    frames, excluded = preprocess_one(sample, recipe_cfg)
+    inputs, excluded = preprocess_one(sample, recipe_cfg)
     if excluded is not None:
       failed.append(excluded)
       continue
-    if frames.shape != tuple(frames_shape):
-      raise DataError(f"{sample.key}: recipe {recipe_cfg['name']!r} returned shape "
-                      f"{frames.shape}, but {tuple(frames_shape)} for the first clip; "
-                      "a recipe must give every clip the same shape")
-    yield sample.key, to_example(sample, frames)
+    if input_spec(inputs) != tuple(spec):
+      raise DataError(f"{sample.key}: recipe {recipe_cfg['name']!r} returned "
+                      f"{input_spec(inputs)} (name, shape, dtype), but {tuple(spec)} for the "
+                      "first clip; a recipe must give every clip the same shapes")
+    yield sample.key, to_example(sample, inputs)
 
 # -------------------------------------------------------- exclusions file ---
 
@@ -254,12 +263,14 @@ def import_tfds() -> Any:
   return tfds
 
 
-def features(tfds: Any, frames_shape: Sequence[int]) -> Any:
+def features(tfds: Any, spec: InputSpec) -> Any:
   """The feature spec of one example."""
   text = {name: tfds.features.Text() for name in TEXT_FIELDS}
   ints = {name: tfds.features.Scalar(dtype=np.int32) for name in INT_FIELDS}
+  inputs = {name: tfds.features.Tensor(shape=tuple(shape), dtype=np.dtype(dtype))
+            for name, shape, dtype in spec}
   return tfds.features.FeaturesDict({
-      "frames": tfds.features.Tensor(shape=tuple(frames_shape), dtype=np.float32),
+      "inputs": tfds.features.FeaturesDict(inputs),
       "frame_paths": tfds.features.Sequence(tfds.features.Text()), **text, **ints})
 
 
@@ -270,15 +281,16 @@ def builder_class() -> type:
 
   @dataclasses.dataclass(eq=False)
   class PreparedConfig(tfds.core.BuilderConfig):
-    """A builder config: the cache key and the recipe's output shape."""
+    """A builder config: the cache key and the recipe's output names, shapes, dtypes."""
     spec: PrepareSpec | None = None
-    frames_shape: tuple[int, ...] = ()
+    inputs: InputSpec = ()
 
   class MerPrepared(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Micro-expression clips after one preprocessing recipe, one example per sample."""
 
     VERSION = tfds.core.Version(FORMAT_VERSION)
-    RELEASE_NOTES = {FORMAT_VERSION: "Raw sample fields + recipe frames; exclusions.json."}
+    RELEASE_NOTES = {"1.0.0": "Raw sample fields + recipe frames; exclusions.json.",
+                     "1.1.0": "The recipe's named arrays under 'inputs'."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     config_class = PreparedConfig
     # No checksums file to look up (nothing is downloaded); TFDS 4.9.10 needs the
@@ -292,7 +304,7 @@ def builder_class() -> type:
     def _info(self) -> Any:
       cfg = self.builder_config
       return tfds.core.DatasetInfo(
-          builder=self, features=features(tfds, cfg.frames_shape), disable_shuffling=True,
+          builder=self, features=features(tfds, cfg.inputs), disable_shuffling=True,
           description=f"{cfg.spec.dataset} preprocessed by recipe {cfg.spec.recipe['name']}")
 
     def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
@@ -303,7 +315,7 @@ def builder_class() -> type:
     def _generate_examples(self) -> Iterator[tuple[str, dict[str, Any]]]:
       cfg, failed, count = self.builder_config, [], 0
       for key, example in generate_examples(self._scan.samples, cfg.spec.recipe,
-                                            cfg.frames_shape, failed):
+                                            cfg.inputs, failed):
         count += 1
         yield key, example
       # self.data_dir is TFDS's incomplete.* folder here: renamed with the records.
@@ -314,11 +326,11 @@ def builder_class() -> type:
   return MerPrepared
 
 
-def make_builder(spec: PrepareSpec, data_dir: str, frames_shape: Sequence[int],
+def make_builder(spec: PrepareSpec, data_dir: str, inputs: InputSpec,
                  scan: Scan | None = None) -> Any:
   """A `MerPrepared` builder for `spec` (pass `scan` to build)."""
   cls = builder_class()
-  config = cls.config_class(name=spec.config_name, spec=spec, frames_shape=tuple(frames_shape),
+  config = cls.config_class(name=spec.config_name, spec=spec, inputs=tuple(inputs),
                             description=json.dumps(dataclasses.asdict(spec), sort_keys=True))
   return cls(data_dir=os.path.expanduser(data_dir), config=config, scan=scan)
 
@@ -357,19 +369,19 @@ def prepare(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
     logging.info("reusing prepared %s", path)
     return path
   scan = scan_dataset(spec)
-  shape = output_shape(scan.samples, spec.recipe)
+  inputs = output_spec(scan.samples, spec.recipe)
   _warn_leftovers(path)
-  build(spec, data_dir, shape, scan)
+  build(spec, data_dir, inputs, scan)
   return path
 
 
-def build(spec: PrepareSpec, data_dir: str, frames_shape: Sequence[int], scan: Scan) -> None:
+def build(spec: PrepareSpec, data_dir: str, inputs: InputSpec, scan: Scan) -> None:
   """Runs the TFDS build; tolerates another process that finished the same build first."""
   tfds = import_tfds()
   config = tfds.download.DownloadConfig(manual_dir=spec.root, try_download_gcs=False)
   try:
     with contextlib.redirect_stdout(sys.stderr):  # TFDS prints progress; stdout is the caller's
-      make_builder(spec, data_dir, frames_shape, scan).download_and_prepare(
+      make_builder(spec, data_dir, inputs, scan).download_and_prepare(
           download_config=config)
   except OSError:  # The final rename failed: the version folder appeared meanwhile.
     if not is_prepared(prepared_dir(spec, data_dir)):
@@ -377,22 +389,24 @@ def build(spec: PrepareSpec, data_dir: str, frames_shape: Sequence[int], scan: S
     logging.warning("%s was prepared by another process meanwhile; using it", spec.config_name)
 
 
-def read_prepared(path: str) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
-  """Reads a prepared folder back: (samples, frames [N, ...] float32, exclusions)."""
+def read_prepared(path: str) -> tuple[list[Sample], dict[str, np.ndarray], list[Exclusion]]:
+  """Reads a prepared folder back: (samples, named inputs {name: [N, ...]}, exclusions)."""
   if not is_prepared(path):
     raise DataError(f"{path}: no prepared data there (run python -m mer_jax.prepare)")
   tfds = import_tfds()
   dataset = tfds.builder_from_directory(path).as_dataset(split=SPLIT, shuffle_files=False)
-  samples, frames = [], []
+  samples, inputs = [], []
   for example in tfds.as_numpy(dataset):
     samples.append(from_example(example))
-    frames.append(example["frames"])
+    inputs.append(example["inputs"])
   exclusions = [Exclusion(**e) for e in read_summary(path)["exclusions"]]
-  return samples, np.stack(frames), exclusions
+  if not inputs:
+    raise DataError(f"{path}: no clip was prepared (see {EXCLUSIONS_FILE} for why)")
+  return samples, {name: np.stack([x[name] for x in inputs]) for name in inputs[0]}, exclusions
 
 
 def load_prepared(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
                   adapter_options: Mapping | None = None, apex: str = "annotated"
-                  ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+                  ) -> tuple[list[Sample], dict[str, np.ndarray], list[Exclusion]]:
   """`prepare` (if needed), then `read_prepared`: the arguments are those of `prepare`."""
   return read_prepared(prepare(dataset, root, recipe_cfg, data_dir, adapter_options, apex))

@@ -39,6 +39,8 @@ from mer_jax.preprocess import recipes
 
 # Reads the frames (uint8 [T, H, W, 3], onset..offset) of one sample.
 ClipReader = Callable[[Sample], np.ndarray]
+# The recipe's named arrays of every sample: name -> [N, ...].
+Inputs = dict[str, np.ndarray]
 
 
 @dataclasses.dataclass
@@ -47,7 +49,7 @@ class ExperimentData:
 
   samples: list[Sample]
   labels: np.ndarray                 # [N] int32 class indices
-  inputs: dict[str, np.ndarray]      # 'frames': [N, T, H, W, C] float32
+  inputs: dict[str, np.ndarray]      # the recipe's named arrays, each [N, ...]
   class_names: tuple[str, ...]
   excluded: list[Exclusion]          # left out (or repaired), with the reason
 
@@ -81,14 +83,14 @@ def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
 
 
 def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
-               ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+               ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
   """Applies the recipe to every sample; a clip that cannot be read is excluded."""
-  recipe = recipes.get_recipe(recipe_cfg["name"])
+  recipes.get_recipe(recipe_cfg["name"])  # ConfigError before the first clip
   kept, out, excluded = [], [], []
   for s in tqdm.tqdm(samples, desc=f"preprocess ({recipe_cfg['name']})",
                      unit="clip", leave=False, disable=len(samples) < 50):
     try:
-      out.append(recipe(read(s), recipe_cfg, apex_index=s.apex - s.onset))
+      out.append(recipes.run(read(s), recipe_cfg, apex_index=s.apex - s.onset))
       kept.append(s)
     except ConfigError:
       raise
@@ -97,7 +99,22 @@ def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
       logging.warning("%s left out: %s", s.key, e)
   if not kept:
     raise DataError(f"no clip could be preprocessed; the first error: {excluded[0].reason}")
-  return kept, np.stack(out), excluded
+  return kept, stack_inputs(out), excluded
+
+
+def stack_inputs(per_clip: Sequence[Mapping[str, np.ndarray]]) -> Inputs:
+  """Stacks the named arrays of every clip: name -> [N, ...]."""
+  return {name: np.stack([clip[name] for clip in per_clip]) for name in per_clip[0]}
+
+
+def take(inputs: Inputs, index: np.ndarray) -> Inputs:
+  """The rows `index` of every named array."""
+  return {name: x[index] for name, x in inputs.items()}
+
+
+def concatenate(parts: Sequence[Inputs]) -> Inputs:
+  """Joins the inputs of several datasets (same recipe, so the same names and shapes)."""
+  return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
 def uses_cache(name: str, data_cfg: Mapping) -> bool:
@@ -110,7 +127,7 @@ def uses_cache(name: str, data_cfg: Mapping) -> bool:
 
 
 def load_prepared(name: str, data_cfg: Mapping
-                  ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
+                  ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
   """Dataset `name` preprocessed by `data.recipe`, built into the cache if missing."""
   options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
   return builders.load_prepared(name, data_cfg["roots"][name], data_cfg["recipe"],
@@ -119,26 +136,26 @@ def load_prepared(name: str, data_cfg: Mapping
 
 
 def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
-                ) -> tuple[list[Sample], np.ndarray, list[Exclusion]]:
-  """One dataset's labelled samples, their frames and every exclusion (with reasons)."""
+                ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
+  """One dataset's labelled samples, their inputs and every exclusion (with reasons)."""
   if uses_cache(name, data_cfg):
-    samples, frames, excluded = load_prepared(name, data_cfg)
+    samples, inputs, excluded = load_prepared(name, data_cfg)
   else:
     scan, read = load_dataset(name, data_cfg)
     if not scan.samples:
       raise DataError(f"dataset {name!r} has no samples (root: "
                       f"{data_cfg['roots'].get(name) or 'generated in memory'}); "
                       f"{len(scan.excluded)} were excluded")
-    samples, excluded, frames = scan.samples, list(scan.exclusions), None
+    samples, excluded, inputs = scan.samples, list(scan.exclusions), None
   kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
   excluded += [Exclusion(s.key, reason) for s, reason in left_out]
   if not kept:
-    return [], np.zeros((0,)), excluded
-  if frames is None:  # the clips of the scheme only, preprocessed now
-    kept, frames, unreadable = preprocess(kept, read, data_cfg["recipe"])
-    return kept, frames, excluded + unreadable
+    return [], {}, excluded
+  if inputs is None:  # the clips of the scheme only, preprocessed now
+    kept, inputs, unreadable = preprocess(kept, read, data_cfg["recipe"])
+    return kept, inputs, excluded + unreadable
   index = {s.key: i for i, s in enumerate(samples)}
-  return kept, frames[np.asarray([index[s.key] for s in kept], np.int64)], excluded
+  return kept, take(inputs, np.asarray([index[s.key] for s in kept], np.int64)), excluded
 
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
@@ -148,15 +165,14 @@ def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
     raise ConfigError(f"label scheme {scheme.name} needs config.data.apex='annotated' "
                       f"(got {data_cfg['apex']!r}): its rule is defined by the annotated "
                       "apexes")
-  kept, frames, excluded = [], [], []
+  kept, inputs, excluded = [], [], []
   for name in data_cfg["datasets"]:
     k, x, e = load_inputs(name, data_cfg, scheme)
     kept, excluded = kept + k, excluded + e
-    frames += [x] if k else []
+    inputs += [x] if k else []
   if not kept:
     raise DataError(
         f"no sample of {list(data_cfg['datasets'])} has a label in scheme "
         f"{scheme.name!r} (classes {scheme.class_names}); {len(excluded)} were excluded")
   y = np.asarray([scheme.label(s) for s in kept], np.int32)
-  return ExperimentData(kept, y, {"frames": np.concatenate(frames)}, scheme.class_names,
-                        excluded)
+  return ExperimentData(kept, y, concatenate(inputs), scheme.class_names, excluded)

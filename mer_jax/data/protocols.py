@@ -314,18 +314,23 @@ def describe_folds(samples: Sequence[Sample], folds: Sequence[Fold]) -> list[dic
     folds: the folds.
 
   Returns:
-    One dict per fold: {'name', 'test_subjects', 'n_train', 'n_test'}, with
-    plain Python types.
+    One dict per fold: {'name', 'test_subjects', 'n_train', 'n_test',
+    'shared_subjects'}, with plain Python types; 'shared_subjects' counts the
+    test subjects that also have clips in training (0 for a
+    subject-independent fold; a sample-wise k-fold leaks them).
 
   Raises:
     ProtocolError: a fold indexes past the end of `samples`.
   """
   out = []
+  subjects = _subject_ids(samples)
   for fold in folds:
     top = max(fold.train.max(initial=-1), fold.test.max(initial=-1))
     if top >= len(samples):
       raise ProtocolError(f"fold {fold.name!r} indexes sample {top}, but only "
                           f"{len(samples)} samples were given")
+    shared = set(subjects[fold.train]) & set(subjects[fold.test])
     out.append({"name": fold.name, "test_subjects": list(fold.test_subjects),
-                "n_train": int(fold.train.size), "n_test": int(fold.test.size)})
+                "n_train": int(fold.train.size), "n_test": int(fold.test.size),
+                "shared_subjects": len(shared)})
   return out

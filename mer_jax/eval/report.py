@@ -116,6 +116,18 @@ def _table_row(name: str, row: Mapping[str, Any], keys: Sequence[str]) -> str:
   return f"| {name} | " + " | ".join(cells) + " |"
 
 
+def leak_warning(folds: Sequence[Mapping[str, Any]]) -> str | None:
+  """A warning when test subjects also trained (a sample-wise split), else None."""
+  leaky = [f for f in folds if f.get("shared_subjects", 0)]
+  if not leaky:
+    return None
+  return (f"> **Not subject-independent.** In {len(leaky)} of {len(folds)} folds, subjects of "
+          "the test set also have clips in the training set (a sample-wise split), so a "
+          "model can recognise the person rather than the expression; these numbers overstate "
+          "how it does on people it has not seen. Use a subject-independent protocol "
+          "(`subject_kfold`, `loso`) for that.")
+
+
 def _heading(protocol: Mapping[str, Any]) -> str:
   parts = [f"protocol `{protocol.get('name', '?')}`"]
   for key, label in (("label_scheme", "labels"), ("num_folds", "folds"),
@@ -138,7 +150,8 @@ def format_table(results: Mapping[str, Any],
     fold_mean_row: add the metrics averaged over folds (HDE reports these).
 
   Returns:
-    The heading line, the oracle warning when selection == 'oracle', and the
+    The heading line, the oracle warning when selection == 'oracle', the
+    leak warning when test subjects also trained (`leak_warning`), and the
     table (UF1, UAR, accuracy, [legacy F1,] n), as one string.
   """
   protocol = results.get("protocol", {})
@@ -151,6 +164,9 @@ def format_table(results: Mapping[str, Any],
   lines = [_heading(protocol), ""]
   if protocol.get("selection") == "oracle":
     lines += [_ORACLE_WARNING, ""]
+  leak = leak_warning(results.get("folds", []))
+  if leak:
+    lines += [leak, ""]
   headers = {"uf1": "UF1", "uar": "UAR", "accuracy": "accuracy",
              _LEGACY_KEY: "legacy ELRCN F1"}
   lines += ["| row | " + " | ".join(headers[k] for k in keys) + " | n |",
@@ -259,7 +275,8 @@ def _plot_metric(ax: Axes, metric: str,
   curves = []
   for colour, (fold, fold_curves) in zip(colours, history.items()):
     values = fold_curves.get(metric)
-    if values is not None and len(values) > 0:
+    # A metric that was never measured (no monitor set under 'last') is all NaN.
+    if values is not None and np.isfinite(np.asarray(values, float)).any():
       ax.plot(np.arange(1, len(values) + 1), values, color=colour, linewidth=0.9,
               alpha=0.6, label=fold)
       curves.append(values)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import flax.linen as nn
 
 from mer_jax.errors import ConfigError
-from mer_jax.models import elrcn, vgg
+from mer_jax.models import elrcn, rcn, vgg
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "elrcn_se": elrcn.ElrcnSE,
@@ -20,6 +20,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "elrcn_spatial_only": elrcn.ElrcnSpatialOnly,
     "elrcn_temporal_only": elrcn.ElrcnTemporalOnly,
     "vgg16": vgg.VGG16,
+    "mer_rcnn": rcn.MerRcnn,
 }
 
 

@@ -16,15 +16,34 @@ As in `imresize`, 'nearest' is the box kernel, 'bilinear' the triangle and
 here (`antialias=False`), so each name pair gives identical frames: 30 of the
 48 variants are distinct outputs. `antialias=True` reproduces `imresize`'s
 defaults, under which 'box' (an average) differs from 'nearest' when shrinking.
+
+Two implementations share these definitions:
+
+* Host (numpy, float64): `resize_weights`, `resample`, `keep_indices`,
+  `jitter`. The reference; used to prepare data and to test the device path.
+* Device (JAX, float32, jittable and vmappable): `device_resize_weights`,
+  `device_keep`, `device_jitter`, `device_resample`, so that jittering runs on
+  the accelerator inside the training step. A clip is stored padded to a fixed
+  length: `sequence` `[max_frames, ...]` (any trailing shape and dtype, uint8
+  included) plus `length`, its frame count (1 <= length <= max_frames);
+  frames at positions >= length are padding and never contribute. Lengths,
+  keep ratios, kernels (as indices into `KERNELS`) and variants (indices into
+  `variants()`) may be traced; output lengths are static. Only
+  `antialias=False` is supported there. Where numpy's float64 arithmetic
+  breaks an exact tie (nearest-frame picks, the rounded keep count) the
+  device path looks the answer up in small tables built with numpy at trace
+  time, so both paths agree bit for bit on which frames are used.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
@@ -129,3 +148,225 @@ def jitter(frames: np.ndarray, key: jax.Array, ratio: float, kernel: str,
   frames = np.asarray(frames)
   kept = frames[keep_indices(key, frames.shape[0], ratio)]
   return resample(kept, length, kernel, antialias)
+
+
+# ---------------------------------------------------------------------------
+# Device path (JAX): fixed-length padded clips, traced lengths and variants.
+# ---------------------------------------------------------------------------
+
+# Without antialiasing the 8 names use 5 distinct kernels (see the docstring).
+_DISTINCT = ("box", "triangle", "cubic", "lanczos2", "lanczos3")
+_DISTINCT_OF = {"nearest": "box", "box": "box", "bilinear": "triangle",
+                "triangle": "triangle", "bicubic": "cubic", "cubic": "cubic",
+                "lanczos2": "lanczos2", "lanczos3": "lanczos3"}
+_KERNEL_TO_DISTINCT = tuple(_DISTINCT.index(_DISTINCT_OF[k]) for k in KERNELS)
+_SUPPORT = 6   # widest kernel support in input samples (lanczos3)
+
+
+@functools.cache
+def _nearest_table(max_in: int, out_length: int) -> np.ndarray:
+  """`[max_in + 1, out_length]` frame that numpy's 'box' picks per output (row 0 unused).
+
+  The box kernel is discontinuous, so numpy's float64 rounding of the kernel
+  centres decides exact ties; the table reproduces those decisions.
+  """
+  table = np.zeros((max_in + 1, out_length), np.int32)
+  for n in range(1, max_in + 1):
+    table[n] = resize_weights(n, out_length, "box").argmax(axis=1)
+  return table
+
+
+@functools.cache
+def _kept_table(max_in: int, ratios: tuple[float, ...]) -> np.ndarray:
+  """`[len(ratios), max_in + 1]` numpy's kept counts max(1, round half up(r * T))."""
+  return np.array([[max(1, math.floor(r * t + 0.5)) for t in range(max_in + 1)]
+                   for r in ratios], np.int32)
+
+
+def _device_kernel(name: str, x: jax.Array) -> jax.Array:
+  """Continuous imresize kernel `name` at float32 offsets `x`."""
+  a = jnp.abs(x)
+  if name == "triangle":
+    return jnp.maximum(1.0 - a, 0.0)
+  if name == "cubic":
+    near = (1.5 * a**3 - 2.5 * a**2 + 1.0) * (a <= 1)
+    far = (-0.5 * a**3 + 2.5 * a**2 - 4.0 * a + 2.0) * ((1 < a) & (a <= 2))
+    return near + far
+  lobes = int(name[-1])
+  safe = jnp.where(x == 0, 1.0, x)
+  value = (jnp.sin(jnp.pi * safe) * jnp.sin(jnp.pi * safe / lobes)
+           / (jnp.pi**2 * safe**2 / lobes))
+  return jnp.where(x == 0, 1.0, value) * (a < lobes)
+
+
+def _box_weights(in_length: jax.Array, max_in: int, out_length: int) -> jax.Array:
+  """`[out_length, max_in]` float32 'box' ('nearest') weights: one frame per output."""
+  picked = jnp.asarray(_nearest_table(max_in, out_length))[in_length]     # [L]
+  return (picked[:, None] == jnp.arange(max_in)[None, :]).astype(jnp.float32)
+
+
+def _continuous_weights(in_length: jax.Array, max_in: int, out_length: int,
+                        names: tuple[str, ...]) -> jax.Array:
+  """`[len(names), out_length, max_in]` float32 weights of continuous kernels.
+
+  All share one window of taps, wide enough for the widest kernel; taps
+  outside a kernel's support weigh exactly 0.
+  """
+  width = _SUPPORT
+  # Kernel centre u = (2 x n + L - n) / (2 L) for 1-based output x: exact in integers.
+  x = jnp.arange(1, out_length + 1, dtype=jnp.int32)[:, None]
+  numerator = 2 * x * in_length + out_length - in_length                 # [L, 1]
+  left = jnp.floor_divide(numerator - out_length * width, 2 * out_length)
+  taps = left + jnp.arange(width + 2, dtype=jnp.int32)[None, :]         # [L, P] 1-based
+  offset = (numerator - 2 * out_length * taps).astype(jnp.float32) / (2 * out_length)
+  w = jnp.stack([_device_kernel(name, offset) for name in names])        # [K, L, P]
+  w = w / w.sum(axis=-1, keepdims=True)
+  m = jnp.remainder(taps - 1, 2 * in_length)                            # symmetric edges
+  index = jnp.where(m < in_length, m, 2 * in_length - 1 - m)             # [L, P] 0-based
+  hits = index[..., None] == jnp.arange(max_in)                          # [L, P, max_in]
+  # Summed elementwise, not as a matmul: accelerators' default matmul precision
+  # would round the weights (bf16 on TPU, tf32 on GPU).
+  return jnp.where(hits, w[..., None], 0.0).sum(axis=-2)
+
+
+def device_resize_weights(in_length: jax.Array, max_in: int, out_length: int,
+                          kernel: str | jax.Array) -> jax.Array:
+  """JAX `resize_weights` for a traced input length, padded to `max_in` columns.
+
+  Only `antialias=False` is supported: antialiasing stretches the kernel
+  support by 1/scale, a tap count that depends on the traced length.
+
+  Args:
+    in_length: int scalar (may be traced), 1 <= in_length <= max_in.
+    max_in: static column count (the padded clip length).
+    out_length: static output length.
+    kernel: a name in `KERNELS` (static), or an int index into `KERNELS`
+      (may be traced; then all distinct kernels are computed and one selected).
+
+  Returns:
+    float32 `[out_length, max_in]`: numpy's `resize_weights(in_length,
+    out_length, kernel)` in the first `in_length` columns (mirrored edges use
+    `in_length`), zero in the rest.
+  """
+  in_length = jnp.clip(jnp.asarray(in_length, jnp.int32), 1, max_in)
+  if isinstance(kernel, str):
+    if kernel not in _KERNELS:
+      raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    name = _DISTINCT_OF[kernel]
+    if name == "box":
+      return _box_weights(in_length, max_in, out_length)
+    return _continuous_weights(in_length, max_in, out_length, (name,))[0]
+  stacked = jnp.concatenate([
+      _box_weights(in_length, max_in, out_length)[None],
+      _continuous_weights(in_length, max_in, out_length, _DISTINCT[1:])])
+  return stacked[jnp.asarray(_KERNEL_TO_DISTINCT)[jnp.asarray(kernel, jnp.int32)]]
+
+
+def _keep_order(key: jax.Array, length: jax.Array, kept: jax.Array,
+                max_in: int) -> jax.Array:
+  """Permutation of 0..max_in-1: `kept` random valid positions ascending, then the rest."""
+  positions = jnp.arange(max_in, dtype=jnp.int32)
+  noise = jax.random.bits(key, (max_in,), jnp.uint32)
+  # Padding sorts last: ties with it are broken by position, and padding comes later.
+  noise = jnp.where(positions < length, noise, jnp.uint32(np.iinfo(np.uint32).max))
+  shuffled = jnp.argsort(noise, stable=True).astype(jnp.int32)
+  ranked = jnp.where(positions < kept, shuffled, shuffled + max_in)
+  return jnp.sort(ranked) % max_in
+
+
+def _kept_count(length: jax.Array, ratio: float | jax.Array, max_in: int) -> jax.Array:
+  """numpy's kept count max(1, floor(ratio * length + 0.5)) for a static or traced ratio."""
+  if isinstance(ratio, (int, float)):
+    if not 0.0 < ratio <= 1.0:
+      raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    return jnp.asarray(_kept_table(max_in, (float(ratio),))[0])[length]
+  ratio = jnp.asarray(ratio, jnp.float32)
+  naive = jnp.floor(ratio * length.astype(jnp.float32) + 0.5).astype(jnp.int32)
+  match = ratio == jnp.asarray(RATIOS, jnp.float32)
+  table = jnp.asarray(_kept_table(max_in, RATIOS))[jnp.argmax(match), length]
+  return jnp.clip(jnp.where(match.any(), table, naive), 1, length)
+
+
+def device_keep(key: jax.Array, length: jax.Array, max_in: int,
+                ratio: float | jax.Array) -> tuple[jax.Array, jax.Array]:
+  """JAX `keep_indices` on a clip padded to `max_in` frames.
+
+  Args:
+    key: PRNG key.
+    length: int scalar (may be traced), the clip's frame count (1..max_in).
+    max_in: static padded length.
+    ratio: fraction kept (static float or traced). The count is numpy's
+      max(1, floor(ratio * length + 0.5)) exactly for a static ratio or a
+      traced one in `RATIOS`; other traced ratios round in float32, which may
+      differ from numpy's float64 at exact halves.
+
+  Returns:
+    (order, kept): `order` int32 `[max_in]`, a permutation of 0..max_in-1
+    whose first `kept` entries are the kept positions in ascending order (a
+    uniformly random subset of 0..length-1); `kept` int32 scalar.
+  """
+  length = jnp.clip(jnp.asarray(length, jnp.int32), 1, max_in)
+  kept = _kept_count(length, ratio, max_in)
+  return _keep_order(key, length, kept, max_in), kept
+
+
+def _apply(weights: jax.Array, sequence: jax.Array, length: jax.Array) -> jax.Array:
+  """`weights` `[L, max_in]` times `sequence` `[max_in, ...]` in float32, padding zeroed."""
+  max_in = sequence.shape[0]
+  flat = sequence.reshape(max_in, -1).astype(jnp.float32)
+  valid = jnp.arange(max_in) < length
+  flat = jnp.where(valid[:, None], flat, 0.0)       # padding (even inf/nan) never counts
+  out = jnp.dot(weights, flat, precision=jax.lax.Precision.HIGHEST)
+  return out.reshape(weights.shape[:1] + sequence.shape[1:])
+
+
+def device_jitter(key: jax.Array, sequence: jax.Array, length: jax.Array,
+                  variant: jax.Array, out_length: int = 30) -> jax.Array:
+  """One temporal-jittering variant of a padded clip, on the device.
+
+  Equals `resample(sequence[:length][kept], out_length, kernel)` for the
+  positions `device_keep(key, length, max_frames, ratio)` returns.
+
+  Args:
+    key: PRNG key choosing the kept frames.
+    sequence: `[max_frames, ...]` padded clip, any dtype.
+    length: int scalar (may be traced), its frame count.
+    variant: int scalar in [0, 48) (may be traced) indexing `variants()`:
+      ratio `RATIOS[variant // 8]`, kernel `KERNELS[variant % 8]`.
+    out_length: static output length (30 in the paper).
+
+  Returns:
+    float32 `[out_length, ...]`.
+  """
+  max_in = sequence.shape[0]
+  length = jnp.clip(jnp.asarray(length, jnp.int32), 1, max_in)
+  variant = jnp.asarray(variant, jnp.int32)
+  ratio_index, kernel_index = variant // len(KERNELS), variant % len(KERNELS)
+  kept = jnp.asarray(_kept_table(max_in, RATIOS))[ratio_index, length]
+  kept = jnp.minimum(kept, length)
+  order = _keep_order(key, length, kept, max_in)
+  weights = device_resize_weights(kept, max_in, out_length, kernel_index)
+  # weights @ sequence[order], with the gather moved onto the weight columns.
+  weights = jnp.zeros_like(weights).at[:, order].set(weights)
+  return _apply(weights, sequence, length)
+
+
+def device_resample(sequence: jax.Array, length: jax.Array, out_length: int,
+                    kernel: str | jax.Array) -> jax.Array:
+  """All `length` frames of a padded clip resampled to `out_length` (no jittering).
+
+  Equals `resample(sequence[:length], out_length, kernel)`; for evaluation.
+
+  Args:
+    sequence: `[max_frames, ...]` padded clip, any dtype.
+    length: int scalar (may be traced), its frame count.
+    out_length: static output length.
+    kernel: a name in `KERNELS` (or a traced index into it).
+
+  Returns:
+    float32 `[out_length, ...]`.
+  """
+  max_in = sequence.shape[0]
+  length = jnp.clip(jnp.asarray(length, jnp.int32), 1, max_in)
+  weights = device_resize_weights(length, max_in, out_length, kernel)
+  return _apply(weights, sequence, length)

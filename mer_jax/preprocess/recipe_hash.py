@@ -8,7 +8,7 @@ directory, so a stale cache is never read back (design.md, decision 5).
 Why the hash goes into the builder-config name and not into the TFDS version:
 TFDS versions are 'X.Y.Z' integers, and a version is meant to order releases
 of one dataset; parameter sets have no order. The builder's version therefore
-stays fixed ('1.0.0') and changes only when the record format does.
+stays fixed ('1.1.0' since the named inputs) and changes only when the record format does.
 
 The hash is taken over canonical JSON (keys sorted, no spaces, tuples as
 lists), so it does not depend on dict order, on `dict` versus

@@ -3,8 +3,10 @@
 A recipe is a pure function `recipe(frames, recipe_cfg, apex_index=None)` of
 one clip (uint8 `[T, H, W, 3]`, the frames onset..offset), the recipe config
 and the apex's position in the clip (`sample.apex - sample.onset`; recipes
-that do not use it ignore it); it returns the model input for that clip as a
-float32 array. Recipes are looked up by `config.data.recipe.name`.
+that do not use it ignore it). It returns what is stored for that clip: one
+float32 array (stored as the input named 'frames'), or a dict of named arrays
+of any dtype (e.g. a padded sequence and its length). `run` calls a recipe and
+always gives the dict. Recipes are looked up by `config.data.recipe.name`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import cv2
 import numpy as np
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import evm, face, flow, strain, tim
+from mer_jax.preprocess import evm, face, flow, jitter, strain, tim
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
@@ -87,28 +89,39 @@ def center_crop(frames: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def mer_rcnn(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
-            ) -> np.ndarray:
+            ) -> dict[str, np.ndarray]:
   """MER-RCNN input (Xia et al. 2018, Sec. 3): EVM, resize, centre crop, flatten.
 
   The colour clip is motion-magnified (`evm.magnify` with alpha, band
   [low, high] as normalised coefficients, lambda_c 16), resized to
-  image_size x image_size, cut to its centre `center_crop` fraction per side,
-  brought to num_frames frames (`temporal`: 'linear' or 'tim') and each frame
-  flattened row-major into one column per channel: column t of the output is
-  frame t, row j is pixel (j // side, j % side) of the crop. Intensities in
-  [0, 1]. The paper's 1966 pixels per channel (0.64 x 3072) are no integer
-  square; image_size 55 gives an exact 44 x 44 = 1936 crop, the nearest.
+  image_size x image_size, cut to its centre `center_crop` fraction per side
+  and each frame flattened row-major into one row of pixels per channel: row
+  t, pixel j of 'sequence' is pixel (j // side, j % side) of frame t's crop.
+  The paper's 1966 pixels per channel (0.64 x 3072) are no integer square;
+  image_size 55 gives an exact 44 x 44 = 1936 crop, the nearest.
+
+  The clip keeps its own length: resampling it to the network's 30 frames
+  (with temporal jittering in training) happens on the device, from this
+  stored sequence (`augment` 'temporal_jitter', train/augmentation.py). It is
+  padded with zeros to `max_frames`; a longer clip is first resampled to
+  `max_frames` (MATLAB imresize's default, antialiased bicubic; 150 holds
+  every CASME II clip, the longest of the three corpora, as it is).
 
   Returns:
-    float32 `[crop * crop, num_frames, 3]` (the paper's 1966 x 30 x 3).
+    'sequence': uint8 `[max_frames, crop * crop, 3]`; 'length': int32, the
+    clip's frame count (at most max_frames).
   """
   del apex_index  # Not used by this recipe.
   x = np.asarray(evm.magnify(frames, alpha=recipe["alpha"], low=recipe["low"],
                              high=recipe["high"]))                  # uint8 [T, H, W, 3]
   x = center_crop(resize(x, recipe["image_size"]), recipe["center_crop"])  # [T, c, c, 3]
-  x = resample(x / 255.0, recipe["num_frames"], recipe["temporal"])        # [n, c, c, 3]
-  x = x.reshape(x.shape[0], -1, x.shape[-1])                               # [n, c*c, 3]
-  return np.transpose(x, (1, 0, 2)).astype(np.float32)                     # [c*c, n, 3]
+  x = x.reshape(x.shape[0], -1, x.shape[-1])                               # [T, c*c, 3]
+  size = recipe["max_frames"]
+  if len(x) > size:
+    x = np.clip(np.round(jitter.resample(x, size, "bicubic", antialias=True)), 0, 255)
+  sequence = np.zeros((size,) + x.shape[1:], np.uint8)
+  sequence[:len(x)] = x
+  return {"sequence": sequence, "length": np.asarray(len(x), np.int32)}
 
 
 def onset_to_apex(frames: np.ndarray, apex_index: int, length: int) -> np.ndarray:
@@ -162,7 +175,9 @@ def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
       f"config.data.recipe.temporal={method!r}; expected 'tim' or 'linear'")
 
 
-RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {
+Recipe = Callable[..., np.ndarray | dict[str, np.ndarray]]
+
+RECIPES: dict[str, Recipe] = {
     "pixels": pixels,
     "elrcn_stack": elrcn_stack,
     "mer_rcnn": mer_rcnn,
@@ -170,9 +185,22 @@ RECIPES: dict[str, Callable[[np.ndarray, Mapping], np.ndarray]] = {
 }
 
 
-def get_recipe(name: str) -> Callable[[np.ndarray, Mapping], np.ndarray]:
+def get_recipe(name: str) -> Recipe:
   """Returns the recipe called `name`, or raises ConfigError listing the known ones."""
   if name not in RECIPES:
     raise ConfigError(
         f"config.data.recipe.name={name!r} is not a recipe; expected one of {sorted(RECIPES)}")
   return RECIPES[name]
+
+
+def run(frames: np.ndarray, recipe_cfg: Mapping, apex_index: int | None = None
+        ) -> dict[str, np.ndarray]:
+  """Applies the recipe `recipe_cfg['name']` to one clip; returns its named inputs.
+
+  A recipe that returns one array gives {'frames': float32 array}; one that
+  returns a dict gives its arrays with their own dtypes.
+  """
+  out = get_recipe(recipe_cfg["name"])(frames, recipe_cfg, apex_index=apex_index)
+  if isinstance(out, Mapping):
+    return {name: np.asarray(value) for name, value in out.items()}
+  return {"frames": np.asarray(out, np.float32)}

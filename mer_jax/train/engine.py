@@ -1,9 +1,9 @@
 """The fold-parallel engine: per-fold steps vmapped over folds and jitted on the mesh.
 
 The train state carries a leading fold axis `[F, ...]` sharded over the mesh's
-'fold' axis; the dataset is replicated on every device; each fold's batch is
-split over 'data'. Functions are compiled once per run: every fold group has
-the same shapes (see fold_plan).
+'fold' axis; the dataset (`{'inputs': {name: [N, ...]}, 'label': [N]}`) is
+replicated on every device; each fold's batch is split over 'data'. Functions
+are compiled once per run: every fold group has the same shapes (see fold_plan).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mer_jax.train import sharding, steps
+from mer_jax.train import augmentation, sharding, steps
 from mer_jax.train.state import TrainState, create_train_state
 
 
@@ -33,10 +33,11 @@ class FoldEngine:
                data: Mapping[str, np.ndarray], *, batch_size: int, steps_per_epoch: int,
                eval_chunk: int, microbatches: int = 1,
                start_params: Callable[[Any, Any], Any] | None = None,
-               start_tree: Any = None):
+               start_tree: Any = None, augment: augmentation.Augmentation | None = None):
     """Compiles the per-fold functions.
 
     Args:
+      augment: stored inputs -> model input (train/augmentation.py); default none.
       start_params: `start_params(params, start_tree)` gives the params
         training starts from (pretrained layers placed into a fresh init);
         `start_tree` is passed to the compiled init as an argument, not baked
@@ -46,7 +47,8 @@ class FoldEngine:
     self.mesh = mesh
     self.data = jax.device_put(dict(data), rep)
     self._start_tree = None if start_tree is None else jax.device_put(start_tree, rep)
-    example = jnp.zeros((1,) + data["frames"].shape[1:], data["frames"].dtype)
+    augment = augment or augmentation.none()
+    example = augmentation.example_input(augment, data["inputs"])
 
     def init(key, tree):
       start = None if start_params is None else functools.partial(start_params, start_tree=tree)
@@ -58,13 +60,17 @@ class FoldEngine:
     # (LSTM(64)+LSTM(32), 2+ folds). One fold at a time runs unbatched QR.
     self._init = jax.jit(lambda keys, tree: jax.lax.map(lambda k: init(k, tree), keys),
                          out_shardings=fs)
+    self._steps_per_epoch = steps_per_epoch
+    self._steps_per_call = steps.steps_per_call(steps_per_epoch)
     epoch = functools.partial(
-        steps.train_epoch, model=model, tx=tx, batch_size=batch_size, steps=steps_per_epoch,
-        microbatches=microbatches, constrain=sharding.batch_constraint(mesh, batch_size))
+        steps.train_epoch, model=model, tx=tx, batch_size=batch_size,
+        steps=self._steps_per_call, microbatches=microbatches,
+        constrain=sharding.batch_constraint(mesh, batch_size), augment=augment)
     self._train = jax.jit(
-        jax.vmap(epoch, in_axes=(0, 0, None, 0, 0), spmd_axis_name="fold"),
-        in_shardings=(fs, fs, rep, fs, fs), out_shardings=(fs, fs), donate_argnums=0)
-    evaluate = functools.partial(steps.evaluate, model=model, chunk=eval_chunk)
+        jax.vmap(epoch, in_axes=(0, 0, None, 0, 0, None), spmd_axis_name="fold"),
+        in_shardings=(fs, fs, rep, fs, fs, rep), out_shardings=(fs, fs), donate_argnums=0)
+    evaluate = functools.partial(steps.evaluate, model=model, chunk=eval_chunk,
+                                 augment=augment)
     self._evaluate = jax.jit(
         jax.vmap(evaluate, in_axes=(0, 0, 0, None), spmd_axis_name="fold"),
         in_shardings=(fs, fs, fs, rep), out_shardings=(fs, fs))
@@ -86,8 +92,15 @@ class FoldEngine:
 
   def train_epoch(self, states: TrainState, folds: Mapping[str, jax.Array], keys: jax.Array,
                   active: np.ndarray) -> tuple[TrainState, dict[str, np.ndarray]]:
-    """One epoch for every fold; returns states and per-fold [F] loss / accuracy."""
-    states, m = self._train(states, folds, self.data, keys, self.put(jnp.asarray(active)))
+    """One epoch for every fold; returns states and per-fold [F] loss / accuracy.
+
+    The epoch runs as `steps_per_epoch / steps_per_call` compiled calls (one
+    on accelerators; one per step on the CPU, see `steps.steps_per_call`).
+    """
+    active, m = self.put(jnp.asarray(active)), None
+    for first in range(0, self._steps_per_epoch, self._steps_per_call):
+      states, part = self._train(states, folds, self.data, keys, active, jnp.int32(first))
+      m = part if m is None else jax.tree.map(jnp.add, m, part)
     m = jax.device_get(m)
     count = np.maximum(m["count"], 1.0)
     return states, {"loss": m["loss_sum"] / count, "accuracy": m["correct"] / count}

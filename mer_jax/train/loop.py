@@ -20,8 +20,8 @@ from mer_jax import models
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import report
 from mer_jax.errors import ConfigError
-from mer_jax.train import (fold_plan, optim, outcomes, pretrained, run_dir, selection,
-                           sharding)
+from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained, run_dir,
+                           selection, sharding)
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
@@ -75,20 +75,32 @@ def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData
   `imported`: pretrained params (`pretrained.load`) to start every fold from.
   """
   batch = config.train.batch_size
-  steps_per_epoch = math.ceil(plan.sizes["train"] / batch)
+  augment = augmentation.make(config.get("augment"))
+  steps_per_epoch = epoch_steps(plan, augment, batch)
   model = models.get(config.model_name, num_classes=len(data.class_names), **config.model)
   tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch)
   group_size = max(1, min(config.protocol.folds_in_parallel, len(plan.folds)))
   mesh = sharding.make_mesh(group_size)
   logging.info("mesh %s; %d folds at once, %d steps per epoch", dict(mesh.shape),
                group_size, steps_per_epoch)
-  inputs = {"frames": data.inputs["frames"], "label": data.labels}
-  place = placement(config, model, inputs["frames"], imported)
-  engine = FoldEngine(model, tx, mesh, inputs, batch_size=batch,
-                      steps_per_epoch=steps_per_epoch, eval_chunk=config.eval.batch_size,
+  example = augmentation.example_input(augment, data.inputs)
+  place = placement(config, model, example, imported)
+  engine = FoldEngine(model, tx, mesh, {"inputs": data.inputs, "label": data.labels},
+                      batch_size=batch, steps_per_epoch=steps_per_epoch,
+                      eval_chunk=config.eval.batch_size,
                       microbatches=config.train.get("microbatches", 1),
-                      start_params=place, start_tree=imported)
+                      start_params=place, start_tree=imported, augment=augment)
   return GroupRunner(engine, plan, config, workdir, group_size)
+
+
+def epoch_steps(plan: fold_plan.FoldPlan, augment: augmentation.Augmentation,
+                batch_size: int) -> int:
+  """Optimiser steps in one pass over the largest fold's augmented training set.
+
+  Epoch-based schedules count these: MER-RCNN's "after all mini-batches are
+  traversed" is a pass over all 48 jittered variants of every training clip.
+  """
+  return math.ceil(plan.sizes["train"] * augment.copies / batch_size)
 
 
 def pretrained_config(config: ml_collections.ConfigDict) -> dict | None:
@@ -97,12 +109,15 @@ def pretrained_config(config: ml_collections.ConfigDict) -> dict | None:
   return cfg.to_dict() if cfg is not None else None
 
 
-def placement(config: ml_collections.ConfigDict, model, frames: np.ndarray, imported):
-  """The function that puts `imported` into fresh params, or None without an import."""
+def placement(config: ml_collections.ConfigDict, model, example, imported):
+  """The function that puts `imported` into fresh params, or None without an import.
+
+  `example`: a model input of one clip (its shapes are what matter).
+  """
   if imported is None:
     return None
   cfg = pretrained_config(config)
-  pretrained.check(model, jax.numpy.zeros((1,) + frames.shape[1:], frames.dtype), imported, cfg)
+  pretrained.check(model, example, imported, cfg)
   into, skip = tuple(cfg["into"]), tuple(cfg.get("skip", ("fc8",)))
   return lambda params, start_tree: pretrained.place(params, start_tree, into, skip)
 

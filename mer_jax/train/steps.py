@@ -1,9 +1,12 @@
 """Pure per-fold training and evaluation functions.
 
 Everything here is written for ONE fold; `mer_jax.train.engine` vmaps it over
-the fold axis. The dataset lives on the device (`data`: 'frames' [N, ...],
-'label' [N]); a fold is a set of padded index arrays into it, so batches are
-drawn on the device with `jax.random` and the host never feeds the loop.
+the fold axis. The dataset lives on the device (`data`: 'inputs', the recipe's
+named arrays `[N, ...]`, and 'label' `[N]`); a fold is a set of padded index
+arrays into it, so batches are drawn on the device with `jax.random` and the
+host never feeds the loop. An `Augmentation` (train/augmentation.py) turns a
+gathered batch into the model's input: augmented in training, as stored (or
+deterministically resampled) in evaluation.
 """
 
 from __future__ import annotations
@@ -15,24 +18,25 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mer_jax.train import augmentation as augmentation_lib
 from mer_jax.train.state import TrainState
 
-Data = Mapping[str, jax.Array]
+Data = Mapping[str, Any]
 
 
-def unroll_loops() -> bool:
-  """Whether to unroll the epoch's loop over batches (True on CPU).
+def steps_per_call(steps_per_epoch: int) -> int:
+  """How many of an epoch's steps one compiled call runs: all on accelerators, 1 on the CPU.
 
-  XLA:CPU runs convolutions inside a while loop about 14x slower than the
-  same convolutions unrolled (jax 0.10.2, measured on a VGG; BUILD_NOTES.md),
-  so on the CPU the epoch's steps are unrolled (longer compiles, same numbers).
-  Each step needs the parameters of the one before, so unrolled steps still
-  run one after another. The microbatches and evaluation chunks are
-  independent of each other: unrolled, XLA may keep all their activations
-  alive at once, spending the memory those loops exist to save; they stay
-  loops. Accelerators keep every loop.
+  XLA:CPU runs convolutions inside a while loop 6-14x slower than the same
+  convolutions outside one (jax 0.10.2, measured on a VGG and on MER-RCNN;
+  BUILD_NOTES.md), and unrolling a whole epoch instead makes compile times
+  grow with its step count (minutes for 50 MER-RCNN steps). So on the CPU
+  the engine calls a one-step function `steps_per_epoch` times: same keys,
+  same numbers. The microbatch and evaluation loops stay loops everywhere:
+  unrolled, XLA may keep all their activations alive at once, spending the
+  memory those loops exist to save.
   """
-  return jax.default_backend() == "cpu"
+  return 1 if jax.default_backend() == "cpu" else steps_per_epoch
 
 
 def apply_model(model: nn.Module, state: TrainState, params: Any, x: jax.Array, *,
@@ -58,7 +62,12 @@ def masked_cross_entropy(logits: jax.Array, labels: jax.Array, mask: jax.Array
   return total / jnp.maximum(jnp.sum(mask), 1.0), total
 
 
-def train_step(state: TrainState, x: jax.Array, labels: jax.Array, mask: jax.Array,
+def gather(data: Data, idx: jax.Array) -> dict[str, jax.Array]:
+  """The stored inputs of the samples `idx`: name -> `[len(idx), ...]`."""
+  return {name: x[idx] for name, x in data["inputs"].items()}
+
+
+def train_step(state: TrainState, x: Any, labels: jax.Array, mask: jax.Array,
                key: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation,
                microbatches: int = 1) -> tuple[TrainState, dict[str, jax.Array]]:
   """One optimiser step on a (masked) batch; a batch with no valid row is a no-op.
@@ -66,7 +75,8 @@ def train_step(state: TrainState, x: jax.Array, labels: jax.Array, mask: jax.Arr
   With `microbatches` > 1 the batch is split into that many equal parts whose
   gradients are summed before the one update (gradient accumulation): the
   same step as the whole batch at once for models without batch norm, with a
-  fraction of the activation memory.
+  fraction of the activation memory. `x` is the model input: an array or a
+  dict of arrays, each with the batch axis first.
   """
 
   def loss_fn(params, batch_stats, x, labels, mask, key):
@@ -90,7 +100,8 @@ def train_step(state: TrainState, x: jax.Array, labels: jax.Array, mask: jax.Arr
     zeros = jax.tree.map(jnp.zeros_like, state.params)
     (grads, batch_stats), logits = jax.lax.scan(
         accumulate, (zeros, state.batch_stats),
-        (split(x), split(labels), split(mask), jax.random.split(key, microbatches)))
+        (jax.tree.map(split, x), split(labels), split(mask),
+         jax.random.split(key, microbatches)))
     logits = logits.reshape((-1,) + logits.shape[2:])
   count = jnp.sum(mask)
   grads = jax.tree.map(lambda g: g / jnp.maximum(count, 1.0), grads)
@@ -114,47 +125,74 @@ def epoch_order(key: jax.Array, n: jax.Array, size: int) -> jax.Array:
   return jnp.argsort(jnp.where(jnp.arange(size) < n, noise, 2.0))
 
 
+def batch_rows(fold: Mapping[str, jax.Array], order: jax.Array, step: jax.Array,
+               batch_size: int, copies: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """(sample indices, variant numbers, mask) of batch `step` of an epoch, each `[batch_size]`.
+
+  The epoch's positions are the fold's (sample, variant) pairs, v = variant *
+  n + i for the i-th of its n training samples, in the random `order`
+  (`epoch_order`); positions past n * copies wrap around onto real pairs and
+  are masked out.
+  """
+  n = fold["n_train"]
+  total = n * copies
+  pos = step * batch_size + jnp.arange(batch_size)
+  v = order[pos % jnp.maximum(total, 1)]
+  idx, copy = fold["train"][v % jnp.maximum(n, 1)], v // jnp.maximum(n, 1)
+  return idx, copy, (pos < total).astype(jnp.float32)
+
+
 def train_epoch(state: TrainState, fold: Mapping[str, jax.Array], data: Data,
-                key: jax.Array, active: jax.Array, *, model: nn.Module,
-                tx: optax.GradientTransformation, batch_size: int, steps: int,
-                microbatches: int = 1, constrain: Any = None
+                key: jax.Array, active: jax.Array, first_step: jax.Array | int = 0, *,
+                model: nn.Module, tx: optax.GradientTransformation, batch_size: int,
+                steps: int, microbatches: int = 1, constrain: Any = None,
+                augment: augmentation_lib.Augmentation | None = None
                 ) -> tuple[TrainState, dict[str, jax.Array]]:
-  """One pass over the fold's training samples, in `steps` batches.
+  """Steps `first_step`..`first_step + steps - 1` of one pass over the (augmented) training set.
+
+  Called once with the whole epoch's `steps`, or once per step (see
+  `steps_per_call`); the epoch's order and every step's keys derive from
+  `key` and the step number alone, so both give the same numbers.
 
   Args:
     fold: 'train' [Nmax] padded sample indices, 'n_train' their count.
     active: False for a fold that has stopped (or is padding): no updates.
+    first_step: the epoch's step this call starts at.
     microbatches: gradient-accumulation parts per batch (see train_step).
     constrain: optional function that adds a sharding constraint to a batch.
+    augment: turns stored inputs into model inputs (default: none); each of
+      its `copies` variants of every training sample is seen once an epoch.
 
-  Every training sample is seen once; positions past the fold's own count (the
-  folds of a run share one step count) wrap around onto real samples so
-  batch-norm statistics only see training data, and are masked out of the loss.
+  Positions past the fold's own count (the folds of a run share one step
+  count) wrap around onto real samples, so batch-norm statistics only see
+  training data, and are masked out of the loss.
   """
-  n = fold["n_train"]
+  augment = augment or augmentation_lib.none()
   order_key, step_key = jax.random.split(key)
-  order = epoch_order(order_key, n, fold["train"].shape[0])
+  order = epoch_order(order_key, fold["n_train"] * augment.copies,
+                      fold["train"].shape[0] * augment.copies)
 
-  def body(state, s):
-    pos = s * batch_size + jnp.arange(batch_size)
-    idx = fold["train"][order[pos % jnp.maximum(n, 1)]]
-    mask = ((pos < n) & active).astype(jnp.float32)
-    x = data["frames"][idx]
-    x = constrain(x) if constrain else x
+  def body(state, i):
+    s = first_step + i
+    idx, copy, mask = batch_rows(fold, order, s, batch_size, augment.copies)
+    mask = mask * active
+    x = augment.train(jax.random.fold_in(order_key, s), gather(data, idx), copy)
+    x = jax.tree.map(constrain, x) if constrain else x
     return train_step(state, x, data["label"][idx], mask, jax.random.fold_in(step_key, s),
                       model=model, tx=tx, microbatches=microbatches)
 
-  state, metrics = jax.lax.scan(body, state, jnp.arange(steps), unroll=unroll_loops())
+  state, metrics = jax.lax.scan(body, state, jnp.arange(steps))
   return state, jax.tree.map(jnp.sum, metrics)
 
 
 def predict(state: TrainState, idx: jax.Array, data: Data, *, model: nn.Module,
-            chunk: int) -> jax.Array:
+            chunk: int, augment: augmentation_lib.Augmentation | None = None) -> jax.Array:
   """Logits `[M, C]` for the samples `idx` `[M]` (M a multiple of `chunk`)."""
+  augment = augment or augmentation_lib.none()
 
   def run(chunk_idx):
-    logits, _ = apply_model(model, state, state.params, data["frames"][chunk_idx],
-                            train=False, key=jax.random.key(0))
+    x = augment.evaluate(gather(data, chunk_idx))
+    logits, _ = apply_model(model, state, state.params, x, train=False, key=jax.random.key(0))
     return logits.astype(jnp.float32)
 
   logits = jax.lax.map(run, idx.reshape(-1, chunk))
@@ -162,9 +200,11 @@ def predict(state: TrainState, idx: jax.Array, data: Data, *, model: nn.Module,
 
 
 def evaluate(state: TrainState, idx: jax.Array, n: jax.Array, data: Data, *,
-             model: nn.Module, chunk: int) -> tuple[jax.Array, jax.Array]:
+             model: nn.Module, chunk: int,
+             augment: augmentation_lib.Augmentation | None = None
+             ) -> tuple[jax.Array, jax.Array]:
   """(mean cross-entropy over the first `n` of `idx`, logits `[M, C]`)."""
-  logits = predict(state, idx, data, model=model, chunk=chunk)
+  logits = predict(state, idx, data, model=model, chunk=chunk, augment=augment)
   mask = (jnp.arange(idx.shape[0]) < n).astype(jnp.float32)
   loss, _ = masked_cross_entropy(logits, data["label"][idx], mask)
   return loss, logits

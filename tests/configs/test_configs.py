@@ -77,3 +77,26 @@ def test_elrcn_te_builds_on_se_with_vgg_face(repo_root):
   hde = load(repo_root / "configs" / "elrcn_se.py", "hde")
   assert hde.protocol.name == "leave_one_dataset_out" and hde.eval.fold_mean_row
   assert hde.data.datasets == ("casme2", "samm") and hde.data.label_scheme == "objective_5"
+
+
+def test_mer_rcnn_paper_settings_and_variants(repo_root):
+  path = repo_root / "configs" / "mer_rcnn.py"
+  paper = load(path, None)
+  assert paper.data.datasets == ("casme2",) and paper.data.label_scheme == "mer_rcnn_4"
+  assert paper.protocol.name == "kfold" and paper.protocol.k == 5
+  assert paper.augment.name == "temporal_jitter" and paper.augment.num_frames == 30
+  assert len(paper.augment.ratios) * len(paper.augment.kernels) == 48
+  assert dict(paper.optim) == {"name": "sgd", "momentum": 0.9, "weight_decay": 5e-4}
+  assert paper.schedule.base_lr == 1e-3 and paper.schedule.factor == 0.5
+  assert paper.schedule.every_epochs == 1 and paper.train.batch_size == 64
+  assert paper.train.selection == "last"
+  rows = paper.eval.paper_rows.to_dict()
+  assert rows["MER-RCNN (paper, Table 2)"] == {"accuracy": 0.658}
+  assert load(path, "casme").eval.paper_rows["MER-RCNN (paper, Table 2)"]["accuracy"] == 0.632
+  smic = load(path, "smic")
+  assert smic.data.label_scheme == "three_class"
+  assert smic.eval.paper_rows["MER-RCNN (paper, Table 2)"]["accuracy"] == 0.571
+  assert smic.data.adapter_options.smic.frames == "cropped"
+  independent = load(path, "casme2_by_subject")
+  assert independent.protocol.name == "subject_kfold"
+  assert independent.data.datasets == ("casme2",)

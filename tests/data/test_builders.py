@@ -87,11 +87,12 @@ def test_recipe_hash_rejects_what_has_no_json_form():
 
 
 def test_frames_are_identical_to_direct_preprocessing(prepared, reference):
-  scan, kept, frames, unreadable = reference
+  scan, kept, inputs, unreadable = reference
   samples, x, exclusions = builders.read_prepared(prepared)
   assert samples == kept  # every field, frame paths included, in the adapter's order
-  assert x.dtype == np.float32 and x.shape == (5, 4, 8, 8, 1)
-  np.testing.assert_array_equal(x, frames)
+  assert list(x) == ["frames"]
+  assert x["frames"].dtype == np.float32 and x["frames"].shape == (5, 4, 8, 8, 1)
+  np.testing.assert_array_equal(x["frames"], inputs["frames"])
   assert exclusions == scan.exclusions + unreadable
   assert [e.repaired for e in exclusions] == [True, False]  # the '/' apex; the corrupt frame
   assert "preprocessing failed" in exclusions[1].reason and "sub01" in exclusions[1].key
@@ -100,7 +101,7 @@ def test_frames_are_identical_to_direct_preprocessing(prepared, reference):
 def test_sample_fields_round_trip_including_no_objective_class():
   sample = Sample("casme2", "sub01", "EP01_01", "others", 3, 5, 9, "midpoint", "4+L10",
                   None, ("/a/img3.jpg", "/a/img4.jpg"))
-  example = builders.to_example(sample, np.zeros((1, 2, 2, 1), np.float32))
+  example = builders.to_example(sample, {"frames": np.zeros((1, 2, 2, 1), np.float32)})
   assert example["objective_class"] == -1
   as_read = {k: (v.encode() if isinstance(v, str) else v) for k, v in example.items()}
   as_read["frame_paths"] = np.array([p.encode() for p in sample.frame_paths], object)
@@ -111,7 +112,7 @@ def test_layout_and_exclusions_file(prepared, data_dir):
   config = os.path.basename(os.path.dirname(prepared))
   assert prepared.startswith(os.path.join(data_dir, "mer_prepared", "casme2-pixels-"))
   assert config.split("-")[2] == recipe_hash_lib.recipe_hash(RECIPE)
-  assert os.path.basename(prepared) == "1.0.0"
+  assert os.path.basename(prepared) == builders.FORMAT_VERSION
   summary = builders.read_summary(prepared)
   assert summary["num_samples"] == 5 and summary["recipe"] == RECIPE
   assert summary["adapter_options"] == {"frames": "cropped"}  # defaults filled, '' dropped
@@ -129,18 +130,19 @@ def test_second_prepare_reuses_the_cache(prepared, root, data_dir, monkeypatch):
                           same) == prepared
   assert file_times(prepared) == before
   samples, x, _ = builders.load_prepared("casme2", root, RECIPE, data_dir)
-  assert len(samples) == x.shape[0] == 5
+  assert len(samples) == x["frames"].shape[0] == 5
 
 
 def test_changed_parameters_make_new_directories(prepared, root, data_dir, reference):
   bigger = builders.prepare("casme2", root, {**RECIPE, "image_size": 6}, data_dir)
   raw = builders.prepare("casme2", root, RECIPE, data_dir, {"frames": "raw_selected"})
   assert len({prepared, bigger, raw}) == 3 and all(map(os.path.isdir, (prepared, bigger, raw)))
-  assert builders.read_prepared(bigger)[1].shape[2:4] == (6, 6)
+  assert builders.read_prepared(bigger)[1]["frames"].shape[2:4] == (6, 6)
   name = lambda p: os.path.basename(os.path.dirname(p)).split("-")  # noqa: E731
   assert name(bigger)[3] == name(prepared)[3] != name(raw)[3]  # source hash
   assert name(raw)[2] == name(prepared)[2] != name(bigger)[2]  # recipe hash
-  np.testing.assert_array_equal(builders.read_prepared(prepared)[1], reference[2])
+  np.testing.assert_array_equal(builders.read_prepared(prepared)[1]["frames"],
+                                reference[2]["frames"])
 
 
 def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, reference, monkeypatch):
@@ -160,16 +162,17 @@ def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, referen
   monkeypatch.setitem(recipes.RECIPES, "pixels", original)
   samples, x, _ = builders.load_prepared("casme2", root, RECIPE, str(tmp_path))
   assert samples == reference[1]
-  np.testing.assert_array_equal(x, reference[2])
+  np.testing.assert_array_equal(x["frames"], reference[2]["frames"])
 
 
 def test_leftover_of_a_killed_build_is_ignored(root, tmp_path):
   spec = builders.make_spec("casme2", root, RECIPE)
-  leftover = tmp_path / "mer_prepared" / spec.config_name / "incomplete.ABC123_1.0.0"
+  leftover = (tmp_path / "mer_prepared" / spec.config_name /
+              f"incomplete.ABC123_{builders.FORMAT_VERSION}")
   leftover.mkdir(parents=True)
   (leftover / "mer_prepared-train.tfrecord-00000-of-00001").write_bytes(b"partial")
   path = builders.prepare("casme2", root, RECIPE, str(tmp_path))
-  assert builders.read_prepared(path)[1].shape[0] == 5 and leftover.is_dir()
+  assert builders.read_prepared(path)[1]["frames"].shape[0] == 5 and leftover.is_dir()
 
 
 def test_bad_input_raises_before_anything_is_written(root, tmp_path):
@@ -201,7 +204,7 @@ def test_cli_prepares_then_reuses(repo_root, root, tmp_path, reference):
   path = builders.prepare("casme2", root, RECIPE, str(tmp_path))  # the same key: reused
   assert f"TFRecords: {path}" in first.stdout and "samples: 5" in first.stdout
   assert "excluded: 1, repaired: 1" in first.stdout
-  np.testing.assert_array_equal(builders.read_prepared(path)[1], reference[2])
+  np.testing.assert_array_equal(builders.read_prepared(path)[1]["frames"], reference[2]["frames"])
   again = run_prepare(repo_root, *args)
   assert again.returncode == 0 and again.stdout == first.stdout
 
@@ -231,7 +234,23 @@ def test_elrcn_recipe_round_trips_through_the_cache(root, data_dir, reference):
   samples, frames, _ = builders.load_prepared("casme2", root, recipe, data_dir)
   kept, direct, _ = pipeline.preprocess(reference[0].samples, pipeline.read_from_disk, recipe)
   assert [s.key for s in samples] == [s.key for s in kept]
-  assert frames.shape == (len(kept), 3, 16, 16, 5)
-  np.testing.assert_array_equal(frames, direct)
+  assert frames["frames"].shape == (len(kept), 3, 16, 16, 5)
+  np.testing.assert_array_equal(frames["frames"], direct["frames"])
   assert builders.prepare("casme2", root, recipe, data_dir) != builders.prepare(
       "casme2", root, RECIPE, data_dir)  # Another recipe, another cache.
+
+
+def test_named_inputs_keep_their_dtypes_through_the_cache(root, data_dir, reference):
+  """MER-RCNN's uint8 'sequence' and int32 'length' come back as they went in."""
+  recipe = {"name": "mer_rcnn", "image_size": 10, "center_crop": 0.8, "alpha": 10.0,
+            "low": 0.05, "high": 0.4, "max_frames": 39}
+  samples, inputs, _ = builders.load_prepared("casme2", root, recipe, data_dir)
+  kept, direct, _ = pipeline.preprocess(reference[0].samples, pipeline.read_from_disk, recipe)
+  assert [s.key for s in samples] == [s.key for s in kept] and sorted(inputs) == sorted(direct)
+  assert inputs["sequence"].dtype == np.uint8
+  assert inputs["sequence"].shape == (len(kept), 39, 64, 3)
+  assert inputs["length"].dtype == np.int32  # the clip's frames, 39 for the one 40 long
+  np.testing.assert_array_equal(inputs["length"], [min(len(s.frame_paths), 39) for s in kept])
+  assert 39 in inputs["length"] and min(inputs["length"]) < 39
+  for name in direct:
+    np.testing.assert_array_equal(inputs[name], direct[name])

@@ -226,6 +226,14 @@ def test_describe_folds():
   rows = protocols.describe_folds(samples, folds)
   assert rows[0] == {"name": "casme2/s01", "test_subjects": ["casme2/s01"],
                      "n_train": int(folds[0].train.size),
-                     "n_test": int(folds[0].test.size)}
+                     "n_test": int(folds[0].test.size), "shared_subjects": 0}
   assert sum(r["n_test"] for r in rows) == len(samples)
   assert all(type(r["n_train"]) is int for r in rows)
+
+
+def test_describe_folds_counts_subjects_in_both_training_and_test():
+  samples = composite()
+  by_sample = protocols.describe_folds(samples, protocols.kfold(samples, 3, seed=0))
+  assert all(r["shared_subjects"] > 0 for r in by_sample)  # a sample-wise split leaks
+  by_subject = protocols.describe_folds(samples, protocols.subject_kfold(samples, 3, seed=0))
+  assert all(r["shared_subjects"] == 0 for r in by_subject)

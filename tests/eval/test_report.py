@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -116,6 +117,25 @@ def test_oracle_warning():
   table = report.format_table(results)
   assert "WARNING" in table and "NOT leak-free" in table
   assert table.index("WARNING") < table.index("**all**")
+
+
+def test_leak_warning_when_test_subjects_also_trained():
+  results, _, _, _ = make_run()
+  assert "Not subject-independent" not in report.format_table(results)
+  results["folds"][2]["shared_subjects"] = 1
+  table = report.format_table(results)
+  assert "Not subject-independent" in table and "In 1 of 6 folds" in table
+  assert table.index("Not subject-independent") < table.index("**all**")
+
+
+def test_learning_curves_skip_a_metric_never_measured(tmp_path):
+  history = {f: {**curves, "monitor_loss": [float("nan")] * len(curves["train_loss"])}
+             for f, curves in make_history(3).items()}
+  path = str(tmp_path / "curves.png")
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")  # numpy's "Mean of empty slice" fails the test
+    report.plot_learning_curves(history, path)
+  assert os.path.getsize(path) > 5000
 
 
 def test_write_report_files(tmp_path):

@@ -1,5 +1,7 @@
 """Temporal jittering: imresize kernels along time, 48 variants, reproducible keys."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,3 +92,118 @@ def test_bad_arguments():
     jitter.jitter(clip(), jax.random.key(0), 0.0, "cubic")
   with pytest.raises(ValueError):
     jitter.jitter(clip(), jax.random.key(0), 0.5, "spline")
+
+
+# --- Device (JAX) path: padded clips, traced lengths, kernels and variants. ---
+
+MAX_IN = 64   # covers numpy's float64 ties in 'box' at (36 -> 30) and (58 -> 7)
+
+
+def padded(lengths, trailing=(3, 2), seed=0, fill=0.0, dtype=np.float32):
+  """`[B, MAX_IN, *trailing]` clips with data in [0, 1) and `fill` past each length."""
+  data = np.random.default_rng(seed).uniform(size=(len(lengths), MAX_IN) + trailing)
+  for clip_, n in zip(data, lengths):
+    clip_[n:] = fill
+  return data.astype(dtype)
+
+
+@pytest.mark.parametrize("out_length", [30, 7])
+def test_device_resize_weights_match_numpy(out_length):
+  lengths = jnp.arange(1, MAX_IN + 1)
+  static = np.asarray(jax.jit(jax.vmap(lambda n: jnp.stack([
+      jitter.device_resize_weights(n, MAX_IN, out_length, k) for k in jitter.KERNELS]),
+      out_axes=1))(lengths))                                       # [K, N, L, MAX_IN]
+  traced = jax.jit(jax.vmap(jax.vmap(
+      lambda n, k: jitter.device_resize_weights(n, MAX_IN, out_length, k),
+      (0, None)), (None, 0)))(lengths, jnp.arange(len(jitter.KERNELS)))
+  np.testing.assert_allclose(static, traced, atol=3e-7)      # same weights, fused differently
+  assert static.shape == (8, MAX_IN, out_length, MAX_IN) and static.dtype == np.float32
+  for k, kernel in enumerate(jitter.KERNELS):
+    for n in range(1, MAX_IN + 1):
+      want = jitter.resize_weights(n, out_length, kernel)
+      got = static[k, n - 1]
+      atol = 0 if kernel in ("nearest", "box") else 2e-6   # box ties: numpy's exact picks
+      np.testing.assert_allclose(got[:, :n], want, atol=atol, err_msg=f"{kernel} {n}")
+      assert not got[:, n:].any(), (kernel, n)
+  np.testing.assert_allclose(static.sum(-1), 1, atol=2e-6)
+
+
+def test_device_resize_weights_rejects_unknown_kernel():
+  with pytest.raises(ValueError):
+    jitter.device_resize_weights(5, 8, 30, "spline")
+
+
+def test_device_keep_counts_match_numpy():
+  lengths = np.arange(1, MAX_IN + 1)
+  ratios = list(jitter.RATIOS) + list(np.random.default_rng(0).uniform(0.05, 1, 6))
+  keep = jax.jit(jax.vmap(lambda n, r: jitter.device_keep(jax.random.key(0), n, MAX_IN, r)[1],
+                          (0, None)))
+  for r in ratios:
+    want = [max(1, math.floor(r * n + 0.5)) for n in lengths]
+    np.testing.assert_array_equal(keep(lengths, jnp.float32(r)), want, err_msg=f"traced {r}")
+    static = [int(jitter.device_keep(jax.random.key(0), n, MAX_IN, float(r))[1])
+              for n in (1, 7, 25, 45, MAX_IN)]
+    assert static == [max(1, math.floor(r * n + 0.5)) for n in (1, 7, 25, 45, MAX_IN)]
+  # float64 ties, as numpy's keep_indices rounds them: 0.7 * 45 -> 31, 0.9 * 25 -> 23.
+  for n, r in [(45, 0.7), (25, 0.9)]:
+    want = jitter.keep_indices(jax.random.key(0), n, r).size
+    assert int(keep(jnp.array([n]), jnp.float32(r))[0]) == want
+  assert (31, 23) == (jitter.keep_indices(jax.random.key(0), 45, 0.7).size,
+                      jitter.keep_indices(jax.random.key(0), 25, 0.9).size)
+
+
+def test_device_keep_picks_random_valid_positions():
+  length, ratio, keys = 10, 0.5, jax.random.split(jax.random.key(1), 300)
+  order, kept = jax.jit(jax.vmap(lambda k: jitter.device_keep(k, length, 16, ratio)))(keys)
+  order, kept = np.asarray(order), np.asarray(kept)
+  assert order.dtype == np.int32 and (kept == 5).all()
+  np.testing.assert_array_equal(np.sort(order, axis=1), np.tile(np.arange(16), (300, 1)))
+  chosen = order[:, :5]
+  assert (np.diff(chosen, axis=1) > 0).all() and chosen.max() < length
+  counts = np.bincount(chosen.ravel(), minlength=16)
+  assert (counts[:length] > 100).all() and not counts[length:].any()   # ~150 expected
+  assert len({tuple(c) for c in chosen}) > 100
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_device_jitter_matches_host_resample_of_kept_frames(dtype):
+  lengths = np.array([1, 2, 9, 20, 30, 45, 58, MAX_IN])
+  variants = np.array([0, 7, 13, 18, 29, 36, 42, 47])          # 1.0 ... 0.5, all kernels
+  keys = jax.random.split(jax.random.key(2), len(lengths))
+  scale = 255 if dtype == np.uint8 else 1
+  clips = padded(lengths, fill=0) * scale
+  clips = clips.astype(dtype)
+  run = jax.jit(jax.vmap(jitter.device_jitter))
+  out = np.asarray(run(keys, clips, lengths, variants))
+  assert out.shape == (8, 30, 3, 2) and out.dtype == np.float32
+  ratios = np.array([jitter.variants()[v][0] for v in variants], np.float32)
+  orders, kepts = jax.jit(jax.vmap(lambda k, n, r: jitter.device_keep(k, n, MAX_IN, r)))(
+      keys, lengths, ratios)
+  for b, (n, v) in enumerate(zip(lengths, variants)):
+    ratio, kernel = jitter.variants()[v]
+    positions = np.asarray(orders[b])[:int(kepts[b])]
+    assert positions.size == max(1, math.floor(ratio * n + 0.5))
+    if ratio == 1.0:
+      np.testing.assert_array_equal(positions, np.arange(n))
+    want = jitter.resample(clips[b, :n][positions], 30, kernel)
+    np.testing.assert_allclose(out[b], want, atol=1e-5 * scale, err_msg=f"{n} {v}")
+  # Padding never contributes, however large (or non-finite).
+  big = np.where(np.arange(MAX_IN)[None, :, None, None] < lengths[:, None, None, None],
+                 clips, np.asarray(255 if dtype == np.uint8 else 1e30, dtype))
+  np.testing.assert_array_equal(run(keys, big, lengths, variants), out)
+  if dtype == np.float32:
+    nan = np.where(big == 1e30, np.nan, big).astype(np.float32)
+    np.testing.assert_array_equal(run(keys, nan, lengths, variants), out)
+
+
+@pytest.mark.parametrize("kernel", jitter.KERNELS)
+def test_device_resample_matches_numpy(kernel):
+  lengths = np.array([1, 5, 30, 37, MAX_IN])
+  clips = padded(lengths, trailing=(4,), seed=3, fill=1e30)
+  for out_length in (30, 7):
+    run = jax.jit(jax.vmap(lambda s, n, o=out_length: jitter.device_resample(s, n, o, kernel)))
+    out = np.asarray(run(clips, lengths))
+    assert out.shape == (5, out_length, 4) and out.dtype == np.float32
+    for b, n in enumerate(lengths):
+      np.testing.assert_allclose(out[b], jitter.resample(clips[b, :n], out_length, kernel),
+                                 atol=1e-5, err_msg=f"{kernel} {n} {out_length}")

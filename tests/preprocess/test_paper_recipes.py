@@ -6,7 +6,7 @@ import pytest
 
 from mer_jax import prepare
 from mer_jax.data import synthetic
-from mer_jax.preprocess import face, recipes
+from mer_jax.preprocess import face, jitter, recipes
 
 RCNN = {"name": "mer_rcnn", **prepare.RECIPE_DEFAULTS["mer_rcnn"]}
 ISLAM = {"name": "islam", **prepare.RECIPE_DEFAULTS["islam"]}
@@ -17,38 +17,53 @@ def _clip(t, size=16, seed=0):
   return np.random.default_rng(seed).integers(0, 256, (t, size, size, 3), dtype=np.uint8)
 
 
-def test_mer_rcnn_shape_is_pixels_by_frames_by_channels():
-  got = recipes.get_recipe("mer_rcnn")(_clip(8, 40), RCNN)
-  assert got.shape == (44 * 44, 30, 3) and got.dtype == np.float32  # 55 -> 44x44 crop
-  assert 0.0 <= got.min() and got.max() <= 1.0
+def test_mer_rcnn_stores_the_padded_sequence_and_its_length():
+  got = recipes.mer_rcnn(_clip(8, 40), RCNN)
+  assert got["sequence"].shape == (150, 44 * 44, 3) and got["sequence"].dtype == np.uint8
+  assert int(got["length"]) == 8 and got["length"].dtype == np.int32  # 55 -> 44x44 crop
+  assert not got["sequence"][8:].any() and got["sequence"][:8].any()
 
 
-def test_mer_rcnn_without_magnification_is_resize_crop_flatten_resample():
+def test_mer_rcnn_without_magnification_is_resize_crop_flatten():
   clip = _clip(7, 20)
-  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, num_frames=13))
+  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, max_frames=9))
   small = np.stack([cv2.resize(f, (10, 10), interpolation=cv2.INTER_AREA) for f in clip])
-  crop = small[:, 1:9, 1:9] / 255.0                                # [7, 8, 8, 3]
-  pos = np.linspace(0, 6, 13)
-  want = np.stack([np.stack([np.interp(pos, np.arange(7), crop[:, r, c, ch])
-                             for ch in range(3)], -1)
-                   for r in range(8) for c in range(8)])           # [64, 13, 3]
-  np.testing.assert_allclose(got, want, atol=1e-6)
+  want = small[:, 1:9, 1:9].reshape(7, 64, 3)                      # crop rows/cols 1..8
+  np.testing.assert_array_equal(got["sequence"][:7], want)
 
 
-def test_mer_rcnn_column_t_row_j_is_pixel_j_of_frame_t():
+def test_mer_rcnn_row_t_pixel_j_is_pixel_j_of_frame_t():
   clip = _clip(5, 10)
-  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, num_frames=5))
+  got = recipes.mer_rcnn(clip, dict(RCNN, alpha=0.0, image_size=10, max_frames=5))["sequence"]
   # Crop of a 10x10 frame at 0.8: rows/cols 1..8; pixel j = 19 is crop (2, 3) = frame (3, 4).
-  np.testing.assert_allclose(got[19, 2], clip[2, 3, 4] / 255.0, atol=1e-6)
-  np.testing.assert_allclose(got[0, 4], clip[4, 1, 1] / 255.0, atol=1e-6)
+  np.testing.assert_array_equal(got[2, 19], clip[2, 3, 4])
+  np.testing.assert_array_equal(got[4, 0], clip[4, 1, 1])
+
+
+def test_mer_rcnn_resamples_a_clip_longer_than_max_frames():
+  clip = _clip(12, 10)
+  plain = dict(RCNN, alpha=0.0, image_size=10)
+  full = recipes.mer_rcnn(clip, dict(plain, max_frames=12))["sequence"].astype(np.float64)
+  got = recipes.mer_rcnn(clip, dict(plain, max_frames=5))
+  assert int(got["length"]) == 5 and got["sequence"].shape == (5, 64, 3)
+  want = np.clip(np.round(jitter.resample(full, 5, "bicubic", antialias=True)), 0, 255)
+  np.testing.assert_array_equal(got["sequence"], want)
 
 
 def test_mer_rcnn_magnification_changes_a_moving_clip():
   video = synthetic.generate(synthetic.SyntheticSpec(
       num_subjects=1, clips_per_subject=1, image_size=48, difficulty=4.0)).videos[0]
-  plain = recipes.mer_rcnn(video, dict(RCNN, alpha=0.0))
-  magnified = recipes.mer_rcnn(video, RCNN)
-  assert magnified.shape == plain.shape and np.abs(magnified - plain).max() > 1e-3
+  plain = recipes.mer_rcnn(video, dict(RCNN, alpha=0.0))["sequence"]
+  magnified = recipes.mer_rcnn(video, RCNN)["sequence"]
+  assert magnified.shape == plain.shape
+  assert np.abs(magnified.astype(int) - plain).max() > 1
+
+
+def test_run_names_a_single_array_frames():
+  clip = _clip(6, 16)
+  got = recipes.run(clip, dict(ISLAM, face="none"), apex_index=3)
+  assert list(got) == ["frames"] and got["frames"].dtype == np.float32
+  assert sorted(recipes.run(clip, RCNN)) == ["length", "sequence"]
 
 
 def test_islam_pads_a_short_span_with_the_apex_frame():

@@ -26,8 +26,9 @@ def test_mesh_puts_whole_folds_on_devices_and_the_rest_on_data():
 def test_stopped_fold_is_not_updated():
   model = models.get("elrcn_temporal_only", num_classes=2, lstm_features=(4,))
   tx = optax.adam(1e-2)
-  data = {"frames": jnp.ones((6, 3, 2, 2, 1)), "label": jnp.array([0, 1, 0, 1, 0, 1])}
-  state = create_train_state(jax.random.key(0), model, tx, data["frames"][:1])
+  data = {"inputs": {"frames": jnp.ones((6, 3, 2, 2, 1))},
+          "label": jnp.array([0, 1, 0, 1, 0, 1])}
+  state = create_train_state(jax.random.key(0), model, tx, data["inputs"]["frames"][:1])
   fold = {"train": jnp.arange(6), "n_train": jnp.asarray(6)}
   run = lambda active: steps.train_epoch(state, fold, data, jax.random.key(1), active,
                                          model=model, tx=tx, batch_size=4, steps=2)
@@ -66,7 +67,8 @@ def test_epoch_sees_every_training_sample_once():
 def test_folds_get_different_initial_weights():
   model = models.get("elrcn_temporal_only", num_classes=2, lstm_features=(4,))
   mesh = sharding.make_mesh(4)
-  data = {"frames": np.zeros((4, 2, 2, 2, 1), np.float32), "label": np.zeros(4, np.int32)}
+  data = {"inputs": {"frames": np.zeros((4, 2, 2, 2, 1), np.float32)},
+          "label": np.zeros(4, np.int32)}
   engine = FoldEngine(model, optax.sgd(0.1), mesh, data, batch_size=2, steps_per_epoch=1,
                       eval_chunk=2)
   states = engine.init(engine.put(jax.random.split(jax.random.key(0), 4)))
@@ -83,7 +85,8 @@ def test_stacked_lstm_init_does_not_deadlock_on_cpu(tmp_path):
       from mer_jax.train import sharding
       from mer_jax.train.engine import FoldEngine
       model = models.get("elrcn_temporal_only", num_classes=3, lstm_features=(64, 32))
-      data = {"frames": np.zeros((8, 4, 8, 8, 1), np.float32), "label": np.zeros(8, np.int32)}
+      data = {"inputs": {"frames": np.zeros((8, 4, 8, 8, 1), np.float32)},
+              "label": np.zeros(8, np.int32)}
       engine = FoldEngine(model, optax.adam(1e-3), sharding.make_mesh(4), data,
                           batch_size=4, steps_per_epoch=1, eval_chunk=4)
       states = engine.init(engine.put(jax.random.split(jax.random.key(0), 4)))

@@ -64,7 +64,8 @@ def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_fac
   cfg = {"kind": "vgg_face_dag", "path": str(path), "into": STREAMS, "skip": ("fc8",)}
   imported = pretrained.load(cfg)
   model = te_model()
-  data = {"frames": np.zeros((4, 2, 32, 32, 5), np.float32), "label": np.zeros(4, np.int32)}
+  data = {"inputs": {"frames": np.zeros((4, 2, 32, 32, 5), np.float32)},
+          "label": np.zeros(4, np.int32)}
   pretrained.check(model, jnp.zeros((1, 2, 32, 32, 5)), imported, cfg)
   engine = FoldEngine(model, optax.sgd(0.1), sharding.make_mesh(2), data, batch_size=2,
                       steps_per_epoch=1, eval_chunk=2,
