@@ -33,8 +33,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data.label_scheme = "casme2_5"
   c.data.recipe = dict(name="pixels", image_size=50, num_frames=10, grayscale=True,
                        temporal="tim", subtract_onset=False)
-  c.data.synthetic = dict(num_subjects=12, clips_per_subject=15, image_size=64,
-                          difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0, seed=0)
 
   c.protocol = dict(name="loso", k=5, folds_in_parallel=26)
 

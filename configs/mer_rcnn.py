@@ -67,11 +67,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data.label_scheme = "three_class" if dataset == "smic" else "mer_rcnn_4"
   # The authors cropped and aligned the faces themselves (ASM); the corpora's
   # own cropped frames are the nearest published equivalent.
-  c.data.adapter_options = dict(casme=dict(frames="cropped"), smic=dict(frames="cropped"))
+  c.data.adapter_options.casme.frames = "cropped"
+  c.data.adapter_options.smic.frames = "cropped"
   c.data.recipe = dict(name="mer_rcnn", image_size=55, center_crop=0.8, alpha=10.0, low=0.05,
                        high=0.4, max_frames=150)
-  c.data.synthetic = dict(num_subjects=12, clips_per_subject=15, image_size=64,
-                          difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0, seed=0)
 
   c.augment = dict(name="temporal_jitter", num_frames=30, ratios=jitter.RATIOS,
                    kernels=jitter.KERNELS, eval_kernel="bicubic")

@@ -182,7 +182,6 @@ def input_spec(inputs: Mapping[str, np.ndarray]) -> InputSpec:
 
 def output_spec(samples: Sequence[Sample], recipe_cfg: Mapping) -> InputSpec:
   """The recipe's output names, shapes and dtypes, from the first clip that preprocesses."""
-  recipes.get_recipe(recipe_cfg["name"])  # ConfigError before the first clip
   first_error = None
   for sample in samples:
     inputs, excluded = preprocess_one(sample, recipe_cfg)

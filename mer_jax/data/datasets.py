@@ -42,12 +42,16 @@ NAMES = tuple(ADAPTERS) + ("synthetic",)
 
 
 def default_data_config() -> dict[str, Any]:
-  """The `config.data` fields every experiment shares: roots, options, apex, cache."""
+  """The `config.data` fields every experiment shares: roots, options, apex, cache, synthetic."""
   return {"roots": {name: "" for name in NAMES},
           "adapter_options": {k: dict(v) for k, v in ADAPTER_OPTIONS.items()},
           "apex": "annotated",
           # TFRecord cache of preprocessed datasets (data/builders.py); '' = no cache.
-          "cache_dir": "~/tensorflow_datasets"}
+          "cache_dir": "~/tensorflow_datasets",
+          # The built-in dataset the :demo variants use (data/synthetic.py).
+          "synthetic": dict(num_subjects=12, clips_per_subject=15, image_size=64,
+                            difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0,
+                            seed=0)}
 
 
 def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Scan:

@@ -85,7 +85,6 @@ def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
 def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
                ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
   """Applies the recipe to every sample; a clip that cannot be read is excluded."""
-  recipes.get_recipe(recipe_cfg["name"])  # ConfigError before the first clip
   kept, out, excluded = [], [], []
   for s in tqdm.tqdm(samples, desc=f"preprocess ({recipe_cfg['name']})",
                      unit="clip", leave=False, disable=len(samples) < 50):

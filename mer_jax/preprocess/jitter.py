@@ -177,10 +177,10 @@ def _nearest_table(max_in: int, out_length: int) -> np.ndarray:
 
 
 @functools.cache
-def _kept_table(max_in: int, ratios: tuple[float, ...]) -> np.ndarray:
-  """`[len(ratios), max_in + 1]` numpy's kept counts max(1, round half up(r * T))."""
+def _kept_table(max_in: int) -> np.ndarray:
+  """`[len(RATIOS), max_in + 1]` numpy's kept counts max(1, round half up(r * T))."""
   return np.array([[max(1, math.floor(r * t + 0.5)) for t in range(max_in + 1)]
-                   for r in ratios], np.int32)
+                   for r in RATIOS], np.int32)
 
 
 def _device_kernel(name: str, x: jax.Array) -> jax.Array:
@@ -274,31 +274,18 @@ def _keep_order(key: jax.Array, length: jax.Array, kept: jax.Array,
   return jnp.sort(ranked) % max_in
 
 
-def _kept_count(length: jax.Array, ratio: float | jax.Array, max_in: int) -> jax.Array:
-  """numpy's kept count max(1, floor(ratio * length + 0.5)) for a static or traced ratio."""
-  if isinstance(ratio, (int, float)):
-    if not 0.0 < ratio <= 1.0:
-      raise ValueError(f"ratio must be in (0, 1], got {ratio}")
-    return jnp.asarray(_kept_table(max_in, (float(ratio),))[0])[length]
-  ratio = jnp.asarray(ratio, jnp.float32)
-  naive = jnp.floor(ratio * length.astype(jnp.float32) + 0.5).astype(jnp.int32)
-  match = ratio == jnp.asarray(RATIOS, jnp.float32)
-  table = jnp.asarray(_kept_table(max_in, RATIOS))[jnp.argmax(match), length]
-  return jnp.clip(jnp.where(match.any(), table, naive), 1, length)
-
-
 def device_keep(key: jax.Array, length: jax.Array, max_in: int,
-                ratio: float | jax.Array) -> tuple[jax.Array, jax.Array]:
+                ratio_index: int | jax.Array) -> tuple[jax.Array, jax.Array]:
   """JAX `keep_indices` on a clip padded to `max_in` frames.
 
   Args:
     key: PRNG key.
     length: int scalar (may be traced), the clip's frame count (1..max_in).
     max_in: static padded length.
-    ratio: fraction kept (static float or traced). The count is numpy's
-      max(1, floor(ratio * length + 0.5)) exactly for a static ratio or a
-      traced one in `RATIOS`; other traced ratios round in float32, which may
-      differ from numpy's float64 at exact halves.
+    ratio_index: int (may be traced) into `RATIOS`. The kept count is read
+      from a table numpy builds, max(1, floor(ratio * length + 0.5)) in
+      float64, because float32 rounds some exact halves the other way
+      (0.7 * 45: numpy 31, float32 32).
 
   Returns:
     (order, kept): `order` int32 `[max_in]`, a permutation of 0..max_in-1
@@ -306,7 +293,8 @@ def device_keep(key: jax.Array, length: jax.Array, max_in: int,
     uniformly random subset of 0..length-1); `kept` int32 scalar.
   """
   length = jnp.clip(jnp.asarray(length, jnp.int32), 1, max_in)
-  kept = _kept_count(length, ratio, max_in)
+  kept = jnp.asarray(_kept_table(max_in))[jnp.asarray(ratio_index, jnp.int32), length]
+  kept = jnp.minimum(kept, length)
   return _keep_order(key, length, kept, max_in), kept
 
 
@@ -325,7 +313,7 @@ def device_jitter(key: jax.Array, sequence: jax.Array, length: jax.Array,
   """One temporal-jittering variant of a padded clip, on the device.
 
   Equals `resample(sequence[:length][kept], out_length, kernel)` for the
-  positions `device_keep(key, length, max_frames, ratio)` returns.
+  positions `device_keep(key, length, max_frames, variant // 8)` returns.
 
   Args:
     key: PRNG key choosing the kept frames.
@@ -341,11 +329,8 @@ def device_jitter(key: jax.Array, sequence: jax.Array, length: jax.Array,
   max_in = sequence.shape[0]
   length = jnp.clip(jnp.asarray(length, jnp.int32), 1, max_in)
   variant = jnp.asarray(variant, jnp.int32)
-  ratio_index, kernel_index = variant // len(KERNELS), variant % len(KERNELS)
-  kept = jnp.asarray(_kept_table(max_in, RATIOS))[ratio_index, length]
-  kept = jnp.minimum(kept, length)
-  order = _keep_order(key, length, kept, max_in)
-  weights = device_resize_weights(kept, max_in, out_length, kernel_index)
+  order, kept = device_keep(key, length, max_in, variant // len(KERNELS))
+  weights = device_resize_weights(kept, max_in, out_length, variant % len(KERNELS))
   # weights @ sequence[order], with the gather moved onto the weight columns.
   weights = jnp.zeros_like(weights).at[:, order].set(weights)
   return _apply(weights, sequence, length)

@@ -31,8 +31,8 @@ def steps_per_call(steps_per_epoch: int) -> int:
   convolutions outside one (jax 0.10.2, measured on a VGG and on MER-RCNN;
   BUILD_NOTES.md), and unrolling a whole epoch instead makes compile times
   grow with its step count (minutes for 50 MER-RCNN steps). So on the CPU
-  the engine calls a one-step function `steps_per_epoch` times: same keys,
-  same numbers. The microbatch and evaluation loops stay loops everywhere:
+  the engine calls a one-step function `steps_per_epoch` times (`train_epoch`
+  with steps=1 runs its step without any scan): same keys, same numbers. The microbatch and evaluation loops stay loops everywhere:
   unrolled, XLA may keep all their activations alive at once, spending the
   memory those loops exist to save.
   """
@@ -181,6 +181,8 @@ def train_epoch(state: TrainState, fold: Mapping[str, jax.Array], data: Data,
     return train_step(state, x, data["label"][idx], mask, jax.random.fold_in(step_key, s),
                       model=model, tx=tx, microbatches=microbatches)
 
+  if steps == 1:  # The CPU's one-step calls: no scan at all (a length-1 scan ran 4x slower).
+    return body(state, jnp.int32(0))
   state, metrics = jax.lax.scan(body, state, jnp.arange(steps))
   return state, jax.tree.map(jnp.sum, metrics)
 

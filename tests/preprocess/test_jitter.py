@@ -135,26 +135,24 @@ def test_device_resize_weights_rejects_unknown_kernel():
 
 def test_device_keep_counts_match_numpy():
   lengths = np.arange(1, MAX_IN + 1)
-  ratios = list(jitter.RATIOS) + list(np.random.default_rng(0).uniform(0.05, 1, 6))
   keep = jax.jit(jax.vmap(lambda n, r: jitter.device_keep(jax.random.key(0), n, MAX_IN, r)[1],
                           (0, None)))
-  for r in ratios:
-    want = [max(1, math.floor(r * n + 0.5)) for n in lengths]
-    np.testing.assert_array_equal(keep(lengths, jnp.float32(r)), want, err_msg=f"traced {r}")
-    static = [int(jitter.device_keep(jax.random.key(0), n, MAX_IN, float(r))[1])
+  for index, r in enumerate(jitter.RATIOS):
+    want = [jitter.keep_indices(jax.random.key(0), int(n), r).size for n in lengths]
+    np.testing.assert_array_equal(keep(lengths, jnp.int32(index)), want, err_msg=f"traced {r}")
+    static = [int(jitter.device_keep(jax.random.key(0), n, MAX_IN, index)[1])
               for n in (1, 7, 25, 45, MAX_IN)]
-    assert static == [max(1, math.floor(r * n + 0.5)) for n in (1, 7, 25, 45, MAX_IN)]
+    assert static == [want[n - 1] for n in (1, 7, 25, 45, MAX_IN)]
   # float64 ties, as numpy's keep_indices rounds them: 0.7 * 45 -> 31, 0.9 * 25 -> 23.
   for n, r in [(45, 0.7), (25, 0.9)]:
-    want = jitter.keep_indices(jax.random.key(0), n, r).size
-    assert int(keep(jnp.array([n]), jnp.float32(r))[0]) == want
-  assert (31, 23) == (jitter.keep_indices(jax.random.key(0), 45, 0.7).size,
-                      jitter.keep_indices(jax.random.key(0), 25, 0.9).size)
+    assert int(keep(jnp.array([n]), jnp.int32(jitter.RATIOS.index(r)))[0]) == (
+        31 if n == 45 else 23)
 
 
 def test_device_keep_picks_random_valid_positions():
-  length, ratio, keys = 10, 0.5, jax.random.split(jax.random.key(1), 300)
-  order, kept = jax.jit(jax.vmap(lambda k: jitter.device_keep(k, length, 16, ratio)))(keys)
+  length, keys = 10, jax.random.split(jax.random.key(1), 300)
+  half = jitter.RATIOS.index(0.5)
+  order, kept = jax.jit(jax.vmap(lambda k: jitter.device_keep(k, length, 16, half)))(keys)
   order, kept = np.asarray(order), np.asarray(kept)
   assert order.dtype == np.int32 and (kept == 5).all()
   np.testing.assert_array_equal(np.sort(order, axis=1), np.tile(np.arange(16), (300, 1)))
@@ -176,9 +174,8 @@ def test_device_jitter_matches_host_resample_of_kept_frames(dtype):
   run = jax.jit(jax.vmap(jitter.device_jitter))
   out = np.asarray(run(keys, clips, lengths, variants))
   assert out.shape == (8, 30, 3, 2) and out.dtype == np.float32
-  ratios = np.array([jitter.variants()[v][0] for v in variants], np.float32)
   orders, kepts = jax.jit(jax.vmap(lambda k, n, r: jitter.device_keep(k, n, MAX_IN, r)))(
-      keys, lengths, ratios)
+      keys, lengths, variants // len(jitter.KERNELS))
   for b, (n, v) in enumerate(zip(lengths, variants)):
     ratio, kernel = jitter.variants()[v]
     positions = np.asarray(orders[b])[:int(kepts[b])]
