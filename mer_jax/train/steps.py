@@ -32,9 +32,10 @@ def steps_per_call(steps_per_epoch: int) -> int:
   BUILD_NOTES.md), and unrolling a whole epoch instead makes compile times
   grow with its step count (minutes for 50 MER-RCNN steps). So on the CPU
   the engine calls a one-step function `steps_per_epoch` times (`train_epoch`
-  with steps=1 runs its step without any scan): same keys, same numbers. The microbatch and evaluation loops stay loops everywhere:
-  unrolled, XLA may keep all their activations alive at once, spending the
-  memory those loops exist to save.
+  with steps=1 runs its step without any scan): the same keys and batches,
+  with float rounding that may differ from a whole-epoch call. The microbatch
+  and evaluation loops stay loops everywhere: unrolled, XLA may keep all their
+  activations alive at once, spending the memory those loops exist to save.
   """
   return 1 if jax.default_backend() == "cpu" else steps_per_epoch
 
@@ -152,7 +153,8 @@ def train_epoch(state: TrainState, fold: Mapping[str, jax.Array], data: Data,
 
   Called once with the whole epoch's `steps`, or once per step (see
   `steps_per_call`); the epoch's order and every step's keys derive from
-  `key` and the step number alone, so both give the same numbers.
+  `key` and the step number alone, so both draw the same batches and keys
+  (separately compiled steps may round floats differently).
 
   Args:
     fold: 'train' [Nmax] padded sample indices, 'n_train' their count.
