@@ -23,6 +23,7 @@ INSTALL_REQUIRES = [
     "tqdm>=4.66,<5",
     "h5py>=3.10,<4",
     "scipy>=1.11,<2",
+    "protobuf>=4.21,<8",
 ]
 
 EXTRAS_REQUIRE = {

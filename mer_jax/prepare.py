@@ -39,6 +39,9 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "alpha": 10.0, "low": 0.05,
                  "high": 0.4, "max_frames": 150},
     "islam": {"image_size": 64, "num_frames": 12, "face": "haar"},
+    # Peng et al. 2019: grey 224 apex + 64 x 128 ADM from the 65 frames around the apex.
+    "atnet": {"face": "haar", "image_size": 224, "flow_size": 224, "window": 65, "grid": 8,
+              "pad": "front", "layout": "interleaved", "flow": "tvl1"},
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from mer_jax.data.sample import Sample
 from mer_jax.eval import metrics
+from mer_jax.eval import paper_table as paper_table_lib
 
 _METRIC_KEYS = ("uf1", "uar", "accuracy")
 _MISSING = "–"
@@ -192,7 +193,7 @@ def format_confusion(confusion: Sequence[Sequence[int]],
   return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes) -> None:
   """Writes via a temp file in the same dir, then renames over `path`."""
   directory = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
@@ -213,7 +214,7 @@ def _write_atomic(path: str, data: bytes) -> None:
 def _save_figure(fig: Figure, path: str) -> None:
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-  _write_atomic(path, buf.getvalue())
+  write_atomic(path, buf.getvalue())
 
 
 def _annotate_cells(ax: Axes, counts: np.ndarray, normalised: np.ndarray) -> None:
@@ -325,7 +326,8 @@ def _colour_map(n: int) -> list[tuple[float, ...]]:
 def write_report(workdir: str, results: dict,
                  paper_rows: Mapping[str, Mapping[str, float]] | None = None,
                  history: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-                 fold_mean_row: bool = False) -> str:
+                 fold_mean_row: bool = False, paper_table: paper_table_lib.Table | None = None,
+                 row_name: str = "ours") -> str:
   """Writes results.json, results.md, confusion.png and learning_curves.png.
 
   Args:
@@ -334,18 +336,25 @@ def write_report(workdir: str, results: dict,
     paper_rows: the paper's numbers for `format_table`.
     fold_mean_row: add the mean-of-folds row to the table (`format_table`).
     history: per-fold training curves; learning_curves.png only if given.
+    paper_table: a paper's table `{row: {set: {metric: value}}}`
+      (eval/paper_table.py); when given, our row `row_name` is printed beside
+      it, in its layout, after the main table.
 
   Returns:
     The Markdown table text.
   """
   os.makedirs(workdir, exist_ok=True)
   results = to_jsonable(results)
-  _write_atomic(os.path.join(workdir, "results.json"),
-                json.dumps(results, indent=2).encode("utf-8"))
+  write_atomic(os.path.join(workdir, "results.json"),
+               json.dumps(results, indent=2).encode("utf-8"))
   table = format_table(results, paper_rows, fold_mean_row)
+  if paper_table:
+    table += "\n" + paper_table_lib.format_grid(
+        {row_name: paper_table_lib.our_row(results)}, paper_table,
+        "### Beside the paper's table")
   markdown = (table + "\n### Confusion matrix (rows: true class)\n\n"
               + format_confusion(results["confusion_matrix"], results["class_names"]))
-  _write_atomic(os.path.join(workdir, "results.md"), markdown.encode("utf-8"))
+  write_atomic(os.path.join(workdir, "results.md"), markdown.encode("utf-8"))
   protocol = results.get("protocol", {})
   title = f"Confusion matrix, {protocol.get('name', '?')} (pooled over folds)"
   if protocol.get("selection") == "oracle":

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import flax.linen as nn
 
 from mer_jax.errors import ConfigError
-from mer_jax.models import elrcn, rcn, vgg
+from mer_jax.models import atnet, elrcn, r3d_convlstm_ae, rcn, resnet, resnet3d, vgg
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "elrcn_se": elrcn.ElrcnSE,
@@ -21,6 +21,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "elrcn_temporal_only": elrcn.ElrcnTemporalOnly,
     "vgg16": vgg.VGG16,
     "mer_rcnn": rcn.MerRcnn,
+    "atnet": atnet.ATNet,
+    "resnet10_cvgj": resnet.ResNet10Cvgj,
+    "resnet18": resnet.ResNet18,
+    "r3d_18": resnet3d.R3D18,
+    "r3d_convlstm_ae": r3d_convlstm_ae.R3dConvLstmAE,
 }
 
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import evm, face, flow, jitter, strain, tim
+from mer_jax.preprocess import adm, evm, face, flow, jitter, strain, tim
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
@@ -138,6 +138,13 @@ def onset_to_apex(frames: np.ndarray, apex_index: int, length: int) -> np.ndarra
   return np.concatenate([span, pad])                                 # [length, H, W, C]
 
 
+def crop_face(frames: np.ndarray, method: str, size: int) -> np.ndarray:
+  """The clip as given ('none'), or its face aligned on the onset frame at `size` x `size`."""
+  if method not in ("none", "haar", "dlib"):
+    raise ConfigError(f"config.data.recipe.face={method!r}; expected 'none', 'haar' or 'dlib'")
+  return frames if method == "none" else face.align_clip(frames, size, method)
+
+
 def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
           ) -> np.ndarray:
   """Islam et al. (2022) input: aligned 64 x 64 faces, onset..apex, apex last.
@@ -159,10 +166,91 @@ def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
     raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
   x = onset_to_apex(frames, apex, recipe["num_frames"])
   size, method = recipe["image_size"], recipe["face"]
-  if method not in ("none", "haar", "dlib"):
-    raise ConfigError(f"config.data.recipe.face={method!r}; expected 'none', 'haar' or 'dlib'")
-  x = resize(x, size) if method == "none" else face.align_clip(x, size, method)
+  x = crop_face(x, method, size)
+  x = resize(x, size) if method == "none" else x
   return (x / 255.0).astype(np.float32)
+
+
+ATNET_FLOWS = ("tvl1", "opencv_tvl1")
+
+
+def _pair_flows(first: np.ndarray, second: np.ndarray, method: str) -> np.ndarray:
+  """Flows `[N, S, S, 2]` from `first[i]` to `second[i]` (`[N, S, S]`, in [0, 1]).
+
+  'tvl1' pads the batch to a power of two with copies of the last pair (their
+  flows are dropped), so clips of every length compile few shapes.
+  """
+  if method == "opencv_tvl1":
+    return np.stack([flow.opencv_tvl1(a, b) for a, b in zip(first, second)])
+  n = len(first)
+  take = np.minimum(np.arange(1 << (n - 1).bit_length()), n - 1)  # [2^k]
+  return np.asarray(flow.tvl1_batch(first[take], second[take]))[:n]
+
+
+def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+          ) -> dict[str, np.ndarray]:
+  """ATNet's two inputs (Peng et al. 2019, III-A): the apex frame and ADM features.
+
+  The apex image is the grey apex frame resized to image_size. For the
+  temporal stream, `adm.select_window` picks `window` frames around the apex;
+  each is made grey and resized to flow_size, the flow between each pair of
+  successive window frames is computed and `adm.features` averages its
+  direction and magnitude over grid x grid blocks. Pairs of the same frame
+  index (the padding beyond the clip) have zero flow by definition: they are
+  not passed to the flow method, their flows are filled with zeros, so their
+  ADM rows are exactly zero. Only distinct pairs are computed.
+
+  Substitution: the paper computes flow with its ref. [18] (Sun, Roth &
+  Black's Classic+NL, MATLAB); we use TV-L1 (OpenCV's default parameters).
+
+  Recipe fields (paper values in brackets):
+    face: 'none' (the frames as given), or 'haar' / 'dlib': the face found in
+      the onset frame, aligned and cropped the same way in every frame
+      (`face.align_clip`) before anything else [the authors cropped the face
+      with ASM, located on the apex frame].
+    image_size: side of the apex image [224].
+    flow_size: side of the frames the flow is computed on [224].
+    window: frames around the apex, apex in the middle [65: 32 each side,
+      64 flows].
+    grid: ADM blocks per side [8: 64 blocks, 128 features per flow].
+    pad: frames beyond the clip, see `adm.select_window`: 'front' (the
+      authors' rule: zero rows first) or 'edge' (indices clamped).
+    layout: ADM column order, 'interleaved' (the authors' files) or 'split'.
+    flow: 'tvl1' (JAX `flow.tvl1_batch` on frames in [0, 1]; its batch of
+      distinct pairs is padded to a power of two with copies of a real pair,
+      dropped after, so a corpus compiles at most log2(window) + 1 shapes) or
+      'opencv_tvl1' (the OpenCV reference, one pair at a time).
+
+  Args:
+    frames: uint8 `[T, H, W, 3]`, onset..offset.
+    recipe: the recipe config.
+    apex_index: position of the apex in `frames`; None takes `T // 2` (the
+      paper's rule for SMIC, which marks no apex).
+
+  Returns:
+    'apex': uint8 `[image_size, image_size, 1]`; 'adm': float32
+    `[window - 1, 2 * grid * grid]`.
+  """
+  method, pad, layout = recipe["flow"], recipe["pad"], recipe["layout"]
+  for field, value, known in (("flow", method, ATNET_FLOWS), ("pad", pad, ("front", "edge")),
+                              ("layout", layout, ("interleaved", "split"))):
+    if value not in known:
+      raise ConfigError(f"config.data.recipe.{field}={value!r}; expected one of {known}")
+  apex = len(frames) // 2 if apex_index is None else apex_index
+  if not 0 <= apex < len(frames):
+    raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
+  frames = crop_face(frames, recipe.get("face", "none"),
+                     max(recipe["image_size"], recipe["flow_size"]))
+  image = resize(to_gray(frames[apex:apex + 1]), recipe["image_size"])[0]  # [S, S, 1]
+  index = adm.select_window(len(frames), apex, recipe["window"], mode=pad)  # [window]
+  used, where = np.unique(index, return_inverse=True)   # each frame made grey once
+  grey = resize(to_gray(frames[used]), recipe["flow_size"])[..., 0] / np.float32(255)
+  moving = np.flatnonzero(index[:-1] != index[1:])       # pairs of distinct frames
+  size = recipe["flow_size"]
+  flows = np.zeros((len(index) - 1, size, size, 2), np.float32)  # [window - 1, S, S, 2]
+  if moving.size:
+    flows[moving] = _pair_flows(grey[where[moving]], grey[where[moving + 1]], method)
+  return {"apex": image, "adm": adm.features(flows, recipe["grid"], layout)}
 
 
 def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
@@ -182,6 +270,7 @@ RECIPES: dict[str, Recipe] = {
     "elrcn_stack": elrcn_stack,
     "mer_rcnn": mer_rcnn,
     "islam": islam,
+    "atnet": atnet,
 }
 
 

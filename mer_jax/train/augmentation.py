@@ -25,6 +25,17 @@ Kinds (`config.augment.name`):
     `eval_kernel` ('bicubic', MATLAB imresize's default: the authors' code is
     MatConvNet). The model gets `[B, P, num_frames, C]` in [0, 1] (clipped,
     as imresize saturates uint8 frames).
+  'rotate_shift': ATNet (Peng et al. 2019, IV-A), on the stored images named
+    in `inputs` (default the 'apex' frame `[S, S, C]`): in training each image
+    is, with probability `prob` (0.5), rotated by an angle uniform in
+    +-`max_degrees` (5) and shifted by whole pixels uniform in +-`max_shift_px`
+    (10) per axis (preprocess/augment.random_rotate_shift); every other input
+    as stored. Evaluation: everything as stored.
+  'flip_rotate': Islam et al. (2022, 2.1), on the clips named in `inputs`
+    (default 'frames' `[T, H, W, C]`): the training set tripled, as the
+    paper's offline augmentation: variant 0 is the clip, 1 turned upside down
+    (PyTorch's `vflip`), 2 rotated `degrees` (8) counter-clockwise; an epoch
+    visits all three of every clip. Evaluation: as stored.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import jitter
+from mer_jax.preprocess import augment, jitter
 
 Batch = Mapping[str, jax.Array]
 
@@ -62,11 +73,11 @@ def none() -> Augmentation:
   return Augmentation("none", 1, lambda key, batch, copy: model_input(batch), model_input)
 
 
-def _require(batch: Batch, names: tuple[str, ...], kind: str) -> None:
+def _require(batch: Batch, names: tuple[str, ...], kind: str, recipe: str) -> None:
   missing = [n for n in names if n not in batch]
   if missing:
     raise ConfigError(f"config.augment.name={kind!r} needs the stored inputs {list(names)}, "
-                      f"but the recipe stored {sorted(batch)} (use recipe 'mer_rcnn')")
+                      f"but the recipe stored {sorted(batch)} (use recipe {recipe!r})")
 
 
 def temporal_jitter(num_frames: int = 30, ratios: tuple[float, ...] = jitter.RATIOS,
@@ -89,22 +100,73 @@ def temporal_jitter(num_frames: int = 30, ratios: tuple[float, ...] = jitter.RAT
     return jnp.swapaxes(jnp.clip(frames, 0.0, 255.0), 1, 2) / 255.0
 
   def train(key: jax.Array, batch: Batch, copy: jax.Array) -> jax.Array:
-    _require(batch, ("sequence", "length"), "temporal_jitter")
+    _require(batch, ("sequence", "length"), "temporal_jitter", "mer_rcnn")
     keys = jax.random.split(key, copy.shape[0])
     one = lambda k, s, n, v: jitter.device_jitter(k, s, n, v, num_frames)  # noqa: E731
     return to_model(jax.vmap(one)(keys, batch["sequence"], batch["length"], table[copy]))
 
   def evaluate(batch: Batch) -> jax.Array:
-    _require(batch, ("sequence", "length"), "temporal_jitter")
+    _require(batch, ("sequence", "length"), "temporal_jitter", "mer_rcnn")
     one = lambda s, n: jitter.device_resample(s, n, num_frames, eval_kernel)  # noqa: E731
     return to_model(jax.vmap(one)(batch["sequence"], batch["length"]))
 
   return Augmentation("temporal_jitter", len(table), train, evaluate)
 
 
+def rotate_shift(inputs: tuple[str, ...] = ("apex",), max_degrees: float = 5.0,
+                 max_shift_px: int = 10, prob: float = 0.5,
+                 mode: str = "constant") -> Augmentation:
+  """ATNet's image augmentation: a random rotation and shift of each image in `inputs`."""
+  if not inputs or not 0.0 <= prob <= 1.0 or max_degrees < 0 or max_shift_px < 0:
+    raise ConfigError(f"config.augment (rotate_shift): inputs {tuple(inputs)} must be "
+                      f"non-empty, prob {prob} in [0, 1], max_degrees {max_degrees} and "
+                      f"max_shift_px {max_shift_px} >= 0")
+  if mode not in ("constant", "nearest"):
+    raise ConfigError(f"config.augment.mode={mode!r}; expected 'constant' or 'nearest'")
+
+  def one(key: jax.Array, image: jax.Array) -> jax.Array:  # [S, S, C] as a 1-frame clip
+    return augment.random_rotate_shift(key, image[None], max_degrees, max_shift_px, prob,
+                                       mode)[0]
+
+  def train(key: jax.Array, batch: Batch, copy: jax.Array) -> Any:
+    del copy  # One variant: every epoch draws new transforms.
+    _require(batch, tuple(inputs), "rotate_shift", "atnet")
+    out = dict(batch)
+    for i, name in enumerate(inputs):
+      keys = jax.random.split(jax.random.fold_in(key, i), batch[name].shape[0])
+      out[name] = jax.vmap(one)(keys, batch[name])
+    return model_input(out)
+
+  return Augmentation("rotate_shift", 1, train, model_input)
+
+
+def flip_rotate(inputs: tuple[str, ...] = ("frames",), degrees: float = 8.0,
+                mode: str = "constant") -> Augmentation:
+  """Islam et al.'s tripled training set: each clip, flipped upside down, rotated."""
+  if not inputs or mode not in ("constant", "nearest"):
+    raise ConfigError(f"config.augment (flip_rotate): inputs {tuple(inputs)} must be non-empty "
+                      f"and mode {mode!r} 'constant' or 'nearest'")
+
+  def variant(clip: jax.Array, copy: jax.Array) -> jax.Array:  # clip [T, H, W, C]
+    flipped, rotated = augment.vertical_flip(clip), augment.rotate(clip, degrees, mode)
+    return jnp.where(copy == 1, flipped, jnp.where(copy == 2, rotated, clip))
+
+  def train(key: jax.Array, batch: Batch, copy: jax.Array) -> Any:
+    del key  # The three variants are fixed, as the paper's offline set.
+    _require(batch, tuple(inputs), "flip_rotate", "islam")
+    out = dict(batch)
+    for name in inputs:
+      out[name] = jax.vmap(variant)(batch[name], copy)
+    return model_input(out)
+
+  return Augmentation("flip_rotate", 3, train, model_input)
+
+
 KINDS: dict[str, Callable[..., Augmentation]] = {
     "none": none,
     "temporal_jitter": temporal_jitter,
+    "rotate_shift": rotate_shift,
+    "flip_rotate": flip_rotate,
 }
 
 

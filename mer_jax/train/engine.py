@@ -32,14 +32,15 @@ class FoldEngine:
   def __init__(self, model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
                data: Mapping[str, np.ndarray], *, batch_size: int, steps_per_epoch: int,
                eval_chunk: int, microbatches: int = 1,
-               start_params: Callable[[Any, Any], Any] | None = None,
+               start_variables: Callable[[Any, Any], Any] | None = None,
                start_tree: Any = None, augment: augmentation.Augmentation | None = None):
     """Compiles the per-fold functions.
 
     Args:
       augment: stored inputs -> model input (train/augmentation.py); default none.
-      start_params: `start_params(params, start_tree)` gives the params
-        training starts from (pretrained layers placed into a fresh init);
+      start_variables: `start_variables(variables, start_tree)` gives the
+        variables training starts from (pretrained layers and batch
+        statistics placed into a fresh init);
         `start_tree` is passed to the compiled init as an argument, not baked
         into it as a constant.
     """
@@ -51,8 +52,10 @@ class FoldEngine:
     example = augmentation.example_input(augment, data["inputs"])
 
     def init(key, tree):
-      start = None if start_params is None else functools.partial(start_params, start_tree=tree)
-      return create_train_state(key, model=model, tx=tx, example=example, start_params=start)
+      start = (None if start_variables is None
+               else functools.partial(start_variables, start_tree=tree))
+      return create_train_state(key, model=model, tx=tx, example=example,
+                                start_variables=start)
 
     # lax.map, not vmap: on XLA:CPU (jax 0.10.2) a vmapped orthogonal initialiser
     # becomes batched LAPACK QR kernels that split the batch over the intra-op

@@ -73,7 +73,8 @@ class GroupRunner:
     history = {k: np.asarray(v) for k, v in tree["history"].items()}
     states, best = tree["states"], tree["best"]
     start = int(tree["epoch"]) + 1
-    folds = {"train": arrays["train"], "n_train": arrays["n_train"]}
+    folds = {k: arrays[k] for k in ("train", "n_train", "train_weight", "loss_weight")
+             if k in arrays}
     g = ids[0] // self.group_size + 1
     bar = tqdm.trange(start, cfg.num_epochs, initial=start, total=cfg.num_epochs,
                       desc=f"folds {g}/{self.plan.num_groups(self.group_size)}",

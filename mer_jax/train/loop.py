@@ -10,6 +10,7 @@ run resumes where it stopped and ends with the same results.
 from __future__ import annotations
 
 import math
+import os
 
 from absl import logging
 import jax
@@ -20,24 +21,37 @@ from mer_jax import models
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import report
 from mer_jax.errors import ConfigError
-from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained, run_dir,
-                           selection, sharding)
+from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained,
+                           pretraining, run_dir, selection, sharding)
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Runs the experiment `config` in `workdir`; returns the results dict."""
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
+                       data: pipeline.ExperimentData | None = None,
+                       pretrain_dir: str | None = None) -> dict:
+  """Runs the experiment `config` in `workdir`; returns the results dict.
+
+  Args:
+    data: the loaded `config.data`, when the caller has it (a sweep loads it once).
+    pretrain_dir: where the pre-training stage keeps its work (default
+      `workdir/pretrain`; a sweep's runs share one).
+  """
   check_train_config(config.train)
   run_dir.prepare(workdir, config.to_dict())
   imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
-  data = pipeline.load_experiment_data(config.data)
+  pretraining.check_config(config)
+  data = data or pipeline.load_experiment_data(config.data)
+  imported = pretraining.run(config, imported,
+                             pretrain_dir or os.path.join(workdir, "pretrain"))
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)
   plan = fold_plan.make_fold_plan(
       data.samples, folds, selection=config.train.selection,
       val_fraction=config.train.val_fraction, seed=config.seed,
-      eval_chunk=config.eval.batch_size)
+      eval_chunk=config.eval.batch_size, balance=config.train.get("balance", ""),
+      class_weights=config.train.get("class_weights", ""), labels=data.labels,
+      num_classes=len(data.class_names))
   logging.info("%d samples, %d classes, %d folds (%s)", len(data.samples),
                len(data.class_names), len(folds), config.protocol.name)
   runner = make_runner(config, data, plan, workdir, imported)
@@ -72,7 +86,7 @@ def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData
                 plan: fold_plan.FoldPlan, workdir: str, imported=None) -> GroupRunner:
   """Builds the model, optimiser, mesh and compiled engine.
 
-  `imported`: pretrained params (`pretrained.load`) to start every fold from.
+  `imported`: pretrained variables (`pretrained.load`) to start every fold from.
   """
   batch = config.train.batch_size
   augment = augmentation.make(config.get("augment"))
@@ -89,7 +103,7 @@ def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData
                       batch_size=batch, steps_per_epoch=steps_per_epoch,
                       eval_chunk=config.eval.batch_size,
                       microbatches=config.train.get("microbatches", 1),
-                      start_params=place, start_tree=imported, augment=augment)
+                      start_variables=place, start_tree=imported, augment=augment)
   return GroupRunner(engine, plan, config, workdir, group_size)
 
 
@@ -110,7 +124,7 @@ def pretrained_config(config: ml_collections.ConfigDict) -> dict | None:
 
 
 def placement(config: ml_collections.ConfigDict, model, example, imported):
-  """The function that puts `imported` into fresh params, or None without an import.
+  """The function that puts `imported` into fresh variables, or None without an import.
 
   `example`: a model input of one clip (its shapes are what matter).
   """
@@ -119,7 +133,8 @@ def placement(config: ml_collections.ConfigDict, model, example, imported):
   cfg = pretrained_config(config)
   pretrained.check(model, example, imported, cfg)
   into, skip = tuple(cfg["into"]), tuple(cfg.get("skip", ("fc8",)))
-  return lambda params, start_tree: pretrained.place(params, start_tree, into, skip)
+  return lambda variables, start_tree: pretrained.place_variables(variables, start_tree,
+                                                                 into, skip)
 
 
 def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
@@ -135,7 +150,9 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
   tested = preds >= 0  # Every protocol tests each sample once; keep it honest anyway.
   folds = protocols.describe_folds(data.samples, plan.folds)
   for info, train, monitor in zip(folds, plan.train, plan.monitor):
-    info.update(n_fit=len(train), n_monitor=len(monitor),
+    # n_fit counts distinct clips; a balanced list repeats some (n_fit_with_repeats).
+    info.update(n_fit=len(np.unique(train)), n_fit_with_repeats=len(train),
+                n_monitor=len(monitor),
                 monitor_subjects=sorted({protocols.subject_id(data.samples[i]) for i in monitor}),
                 **done[info["name"]].summary())
   protocol = {"name": config.protocol.name, "label_scheme": config.data.label_scheme,
@@ -150,9 +167,12 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
                          for e in data.excluded]
   if jax.process_index() == 0:
     history = {name: o.history for name, o in done.items()}
+    grid = config.eval.get("paper_table")
     table = report.write_report(workdir, results, paper_rows=config.eval.paper_rows.to_dict(),
                                 history=history,
-                                fold_mean_row=config.eval.get("fold_mean_row", False))
+                                fold_mean_row=config.eval.get("fold_mean_row", False),
+                                paper_table=grid.to_dict() if grid else None,
+                                row_name=config.eval.get("row_name", "") or "ours")
     print(table, flush=True)
     if data.excluded:
       repaired = sum(e.repaired for e in data.excluded)

@@ -22,17 +22,18 @@ class TrainState:
 
 
 def create_train_state(key: jax.Array, model: nn.Module, tx: optax.GradientTransformation,
-                       example: jax.Array, start_params: Callable[[Any], Any] | None = None
-                       ) -> TrainState:
+                       example: jax.Array,
+                       start_variables: Callable[[Any], Any] | None = None) -> TrainState:
   """Initialises one fold's state from `key` and an example input `[B, ...]`.
 
-  `start_params`, when given, maps the initialised params to the ones training
-  starts from (e.g. with pretrained layers copied in).
+  `start_variables`, when given, maps the initialised variables
+  (`{'params', 'batch_stats'}`) to the ones training starts from (e.g. with
+  pretrained layers and their batch statistics copied in).
   """
-  variables = model.init({"params": key, "dropout": key}, example, train=False)
+  variables = dict(model.init({"params": key, "dropout": key}, example, train=False))
+  if start_variables is not None:
+    variables = start_variables(variables)
   params = variables["params"]
-  if start_params is not None:
-    params = start_params(params)
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get("batch_stats", {}),
                     opt_state=tx.init(params))

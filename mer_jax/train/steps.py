@@ -126,6 +126,19 @@ def epoch_order(key: jax.Array, n: jax.Array, size: int) -> jax.Array:
   return jnp.argsort(jnp.where(jnp.arange(size) < n, noise, 2.0))
 
 
+def weighted_order(key: jax.Array, fold: Mapping[str, jax.Array], copies: int) -> jax.Array:
+  """The epoch's positions drawn with replacement by `fold['train_weight']` (a weighted sampler).
+
+  Position v = variant * n + i (see `batch_rows`) weighs as training clip i;
+  padding positions weigh 0, so `n * copies` draws come from real pairs only.
+  """
+  size = fold["train"].shape[0] * copies
+  n = jnp.maximum(fold["n_train"], 1)
+  v = jnp.arange(size)
+  p = jnp.where(v < fold["n_train"] * copies, fold["train_weight"][v % n], 0.0)
+  return jax.random.choice(key, size, (size,), replace=True, p=p / jnp.maximum(p.sum(), 1e-12))
+
+
 def batch_rows(fold: Mapping[str, jax.Array], order: jax.Array, step: jax.Array,
                batch_size: int, copies: int) -> tuple[jax.Array, jax.Array, jax.Array]:
   """(sample indices, variant numbers, mask) of batch `step` of an epoch, each `[batch_size]`.
@@ -157,7 +170,10 @@ def train_epoch(state: TrainState, fold: Mapping[str, jax.Array], data: Data,
   (separately compiled steps may round floats differently).
 
   Args:
-    fold: 'train' [Nmax] padded sample indices, 'n_train' their count.
+    fold: 'train' [Nmax] padded sample indices, 'n_train' their count;
+      optionally 'train_weight' [Nmax] (draw the epoch with replacement by
+      these weights: `weighted_order`) and 'loss_weight' [C] (weigh each
+      row's loss by its class; fold_plan.py).
     active: False for a fold that has stopped (or is padding): no updates.
     first_step: the epoch's step this call starts at.
     microbatches: gradient-accumulation parts per batch (see train_step).
@@ -171,13 +187,18 @@ def train_epoch(state: TrainState, fold: Mapping[str, jax.Array], data: Data,
   """
   augment = augment or augmentation_lib.none()
   order_key, step_key = jax.random.split(key)
-  order = epoch_order(order_key, fold["n_train"] * augment.copies,
-                      fold["train"].shape[0] * augment.copies)
+  if "train_weight" in fold:
+    order = weighted_order(order_key, fold, augment.copies)
+  else:
+    order = epoch_order(order_key, fold["n_train"] * augment.copies,
+                        fold["train"].shape[0] * augment.copies)
 
   def body(state, i):
     s = first_step + i
     idx, copy, mask = batch_rows(fold, order, s, batch_size, augment.copies)
     mask = mask * active
+    if "loss_weight" in fold:  # class-weighted loss: the mask carries each row's weight
+      mask = mask * fold["loss_weight"][data["label"][idx]]
     x = augment.train(jax.random.fold_in(order_key, s), gather(data, idx), copy)
     x = jax.tree.map(constrain, x) if constrain else x
     return train_step(state, x, data["label"][idx], mask, jax.random.fold_in(step_key, s),

@@ -100,3 +100,46 @@ def test_mer_rcnn_paper_settings_and_variants(repo_root):
   independent = load(path, "casme2_by_subject")
   assert independent.protocol.name == "subject_kfold"
   assert independent.data.datasets == ("casme2",)
+
+
+def test_atnet_paper_settings_streams_and_tables(repo_root):
+  from mer_jax.train import sweep
+  path = repo_root / "configs" / "atnet.py"
+  cde = load(path, None)
+  assert cde.data.datasets == ("casme2", "samm", "smic") and cde.data.label_scheme == "megc2019"
+  assert cde.protocol.name == "loso" and cde.train.num_epochs == 50
+  assert (cde.optim.momentum, cde.optim.weight_decay) == (0.9, 5e-6)
+  assert (cde.schedule.base_lr, cde.schedule.factor, cde.schedule.every_epochs) == (0.01, 0.1, 10)
+  assert (cde.augment.max_degrees, cde.augment.max_shift_px, cde.augment.prob) == (5.0, 10, 0.5)
+  assert cde.model.lstm_features == (512, 512) and cde.model.dropout_rate == 0.5
+  assert (cde.data.recipe.image_size, cde.data.recipe.window, cde.data.recipe.grid) == (224, 65, 8)
+  runs = sweep.runs(cde)
+  assert list(runs) == ["spatial", "temporal", "fusion"]
+  assert runs["temporal"].model.stream == "temporal" and runs["temporal"].pretrained.kind == ""
+  assert runs["fusion"].pretrained.kind == "resnet10_cvgj_gray" and not runs["fusion"].sweep.runs
+  assert cde.eval.paper_table["ATNet fusion (paper)"]["all"].to_dict() == {
+      "accuracy": 0.693, "uf1": 0.631, "uar": 0.613}
+  assert cde.eval.paper_table["ATNet fusion (paper)"]["samm"]["uf1"] == 0.496
+  hde = load(path, "hde,fusion")
+  assert hde.protocol.name == "leave_one_dataset_out" and not sweep.runs(hde)
+  assert hde.model.stream == "fusion"
+  assert hde.eval.paper_table["ATNet temporal (paper)"]["casme2"].to_dict() == {
+      "uf1": 0.631, "uar": 0.643}
+  assert load(path, "demo").pretrain.source == "synthetic"
+
+
+def test_r3d_convlstm_ae_paper_settings(repo_root):
+  path = repo_root / "configs" / "r3d_convlstm_ae.py"
+  loso = load(path, None)
+  assert loso.data.datasets == ("smic", "smic_vis", "casme", "casme2", "casme_sq", "samm")
+  assert loso.data.label_scheme == "islam_3" and loso.protocol.name == "loso"
+  assert (loso.data.recipe.image_size, loso.data.recipe.num_frames) == (64, 12)
+  assert loso.augment.name == "flip_rotate" and loso.augment.degrees == 8.0
+  assert (loso.optim.name, loso.schedule.base_lr, loso.train.batch_size) == ("adam", 1e-3, 64)
+  assert (loso.train.selection, loso.train.patience) == ("val_loss", 8)
+  assert (loso.train.balance, loso.train.class_weights) == ("sampler", "balanced")
+  assert loso.pretrained.kind == "torchvision_r3d_18" and loso.pretrained.into == ("backbone",)
+  assert loso.eval.paper_rows["Ours (paper, Table 3, LOSO)"].to_dict() == dict(
+      accuracy=0.973, uar=0.971, uf1=0.966)
+  strat = load(path, "stratified5")
+  assert (strat.protocol.name, strat.protocol.k) == ("stratified_kfold", 5)

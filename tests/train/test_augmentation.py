@@ -107,3 +107,64 @@ def test_an_epoch_has_the_steps_of_one_pass_over_every_variant():
   plan = types.SimpleNamespace(sizes={"train": 205})  # CASME II, 4 of 5 folds
   assert loop.epoch_steps(plan, augmentation.make({"name": "temporal_jitter"}), 64) == 154
   assert loop.epoch_steps(plan, augmentation.none(), 64) == 4
+
+
+def test_rotate_shift_transforms_only_the_named_images_in_training():
+  rng = np.random.default_rng(3)
+  batch = {"apex": rng.integers(0, 256, (8, 16, 16, 1), dtype=np.uint8),
+           "adm": rng.normal(size=(8, 4, 6)).astype(np.float32)}
+  aug = augmentation.make({"name": "rotate_shift", "inputs": ("apex",), "max_degrees": 5.0,
+                           "max_shift_px": 3, "prob": 1.0})
+  out = aug.train(jax.random.key(0), batch, jnp.zeros(8, jnp.int32))
+  np.testing.assert_array_equal(out["adm"], batch["adm"])
+  assert out["apex"].dtype == jnp.uint8 and out["apex"].shape == batch["apex"].shape
+  changed = [not np.array_equal(np.asarray(out["apex"][i]), batch["apex"][i]) for i in range(8)]
+  assert all(changed)  # prob 1: every image moved (angle and shift are continuous/random)
+  evaluated = aug.evaluate(batch)
+  np.testing.assert_array_equal(evaluated["apex"], batch["apex"])
+
+
+def test_rotate_shift_with_probability_zero_is_the_identity_and_one_matches_augment():
+  from mer_jax.preprocess import augment
+  rng = np.random.default_rng(4)
+  batch = {"apex": rng.integers(0, 256, (3, 12, 12, 1), dtype=np.uint8)}
+  off = augmentation.make({"name": "rotate_shift", "prob": 0.0})
+  out = off.train(jax.random.key(1), batch, jnp.zeros(3, jnp.int32))
+  np.testing.assert_array_equal(out["apex"], batch["apex"])
+  on = augmentation.make({"name": "rotate_shift", "prob": 1.0, "max_shift_px": 2})
+  key = jax.random.key(2)
+  out = on.train(key, batch, jnp.zeros(3, jnp.int32))
+  keys = jax.random.split(jax.random.fold_in(key, 0), 3)
+  for i in range(3):  # The same draw as preprocess/augment's function on a 1-frame clip.
+    want = augment.random_rotate_shift(keys[i], batch["apex"][i][None], 5.0, 2, 1.0)[0]
+    np.testing.assert_array_equal(out["apex"][i], want)
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"name": "rotate_shift", "prob": 1.5}, "prob 1.5"),
+    ({"name": "rotate_shift", "inputs": ()}, "non-empty"),
+    ({"name": "rotate_shift", "mode": "wrap"}, "mode='wrap'"),
+])
+def test_bad_rotate_shift_config_is_a_config_error(cfg, message):
+  with pytest.raises(ConfigError, match=message):
+    augmentation.make(cfg)
+
+
+def test_rotate_shift_on_a_recipe_without_an_apex_says_which_recipe():
+  aug = augmentation.make({"name": "rotate_shift"})
+  with pytest.raises(ConfigError, match="recipe 'atnet'"):
+    aug.train(jax.random.key(0), {"frames": jnp.zeros((2, 4, 4, 1))}, jnp.zeros(2, jnp.int32))
+
+
+def test_flip_rotate_gives_the_clip_its_upside_down_copy_and_its_rotation():
+  from mer_jax.preprocess import augment
+  rng = np.random.default_rng(5)
+  clips = rng.uniform(size=(3, 2, 10, 10, 3)).astype(np.float32)
+  aug = augmentation.make({"name": "flip_rotate", "degrees": 8.0})
+  assert aug.copies == 3
+  out = np.asarray(aug.train(jax.random.key(0), {"frames": clips}, jnp.asarray([0, 1, 2])))
+  np.testing.assert_array_equal(out[0], clips[0])
+  np.testing.assert_array_equal(out[1], clips[1][:, ::-1])          # rows reversed
+  np.testing.assert_allclose(out[2], augment.rotate(clips[2], 8.0), atol=1e-6)
+  assert not np.allclose(out[2], clips[2])
+  np.testing.assert_array_equal(aug.evaluate({"frames": clips}), clips)

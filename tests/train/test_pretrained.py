@@ -69,8 +69,8 @@ def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_fac
   pretrained.check(model, jnp.zeros((1, 2, 32, 32, 5)), imported, cfg)
   engine = FoldEngine(model, optax.sgd(0.1), sharding.make_mesh(2), data, batch_size=2,
                       steps_per_epoch=1, eval_chunk=2,
-                      start_params=lambda p, start_tree: pretrained.place(p, start_tree,
-                                                                          STREAMS),
+                      start_variables=lambda v, start_tree: pretrained.place_variables(
+                          v, start_tree, STREAMS),
                       start_tree=imported)
   states = engine.init(engine.put(jax.random.split(jax.random.key(0), 2)))
   for stream in STREAMS:
@@ -80,4 +80,4 @@ def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_fac
   head = np.asarray(states.params["head"]["fc"]["kernel"])
   assert not np.allclose(head[0], head[1])  # The rest is a fresh init per fold.
   assert weights.load("vgg_face_dag", path)["params"].keys() == source.keys()
-  assert "fc8" not in imported  # Skipped layers are not sent to the devices.
+  assert "fc8" not in imported["params"]  # Skipped layers are not sent to the devices.

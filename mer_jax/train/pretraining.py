@@ -1,0 +1,165 @@
+"""A pre-training stage: fine-tune the spatial network on labelled face images first.
+
+ATNet's spatial stream starts from ImageNet weights, is fine-tuned on
+macro-expression images (CK+, Oulu-CASIA, JAFFE, MUG in the paper), and only
+then trained on micro-expressions (Peng et al. 2019, III-B, after their FG
+2018 paper). `config.pretrain` drives that middle stage:
+
+  source      '' (no stage), 'folder' (labelled images under `folder`:
+              `folder/<class>/<images>`, data/image_folder.py) or 'synthetic'
+              (apex frames of the built-in generator with its own seed and
+              `synthetic` settings: the :demo stand-in; its subjects are not
+              the micro-expression data's).
+  image_size  side of the grey images (the apex recipe's image_size).
+  face        'none' or 'haar' (crop the largest detected face first).
+  held_out    fraction of the images kept out of training, stratified by
+              class; the stage reports its accuracy on them.
+  num_epochs, batch_size, optim, schedule, augment: as the main sections.
+
+The stage trains `models.atnet.SpatialClassifier` (the backbone with its own
+classifier over the image classes) from `config.pretrained`'s import, on one
+device, with the fold engine's checkpoints (a killed stage resumes). It
+returns the backbone's variables, which then take the place of the imported
+ones: `config.pretrained.into` receives them and its `skip` drops the
+classifier. Everything is kept in `<workdir>/pretrain/` (a sweep shares one
+directory among its runs); `summary.json` there marks the stage done.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any, Mapping
+
+from absl import logging
+import ml_collections
+import numpy as np
+
+from mer_jax.data import image_folder, synthetic
+from mer_jax.data import labels as labels_lib
+from mer_jax.data.protocols import Fold
+from mer_jax.errors import ConfigError
+from mer_jax.eval import metrics
+from mer_jax.eval.report import write_atomic
+from mer_jax.models import atnet
+from mer_jax.preprocess import recipes
+from mer_jax.train import augmentation, checkpoint, optim, pretrained, sharding
+from mer_jax.train.engine import FoldEngine
+from mer_jax.train.fold_plan import FoldPlan, round_up
+from mer_jax.train.group import GroupRunner
+
+SOURCES = ("", "folder", "synthetic")
+SUMMARY = "summary.json"
+
+
+def enabled(config: ml_collections.ConfigDict) -> bool:
+  """Whether the config has a pre-training stage to run."""
+  cfg = config.get("pretrain")
+  return cfg is not None and bool(cfg.source)
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Rejects a pre-training section that cannot run, before any data is read."""
+  if not enabled(config):
+    return
+  cfg = config.pretrain
+  if cfg.source not in SOURCES:
+    raise ConfigError(f"config.pretrain.source={cfg.source!r}; expected one of {SOURCES}")
+  if cfg.source == "folder" and not cfg.folder:
+    raise ConfigError(
+        "config.pretrain.source='folder' but config.pretrain.folder is empty: pass "
+        "--config.pretrain.folder=DIR (one subfolder of face images per class; the paper "
+        "used CK+, Oulu-CASIA, JAFFE and MUG), or --config.pretrain.source='' to skip the "
+        "stage")
+
+
+def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
+        directory: str) -> pretrained.Variables | None:
+  """The backbone variables after pre-training (`imported` unchanged without a stage)."""
+  if not enabled(config):
+    return imported
+  check_config(config)
+  os.makedirs(directory, exist_ok=True)
+  path = os.path.join(directory, SUMMARY)
+  if not os.path.exists(path):
+    summary = train(config, imported, directory)
+    write_atomic(path, json.dumps(summary, indent=2).encode("utf-8"))
+  with open(path) as f:
+    summary = json.load(f)
+  print(f"pre-training ({config.pretrain.source}): {summary['n_train']} images of classes "
+        f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out images "
+        f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
+  found = checkpoint.restore_selected_params(checkpoint.group_dir(directory, [0]), 0)
+  return {"params": found["params"]["spatial"], "batch_stats": found["batch_stats"]["spatial"]}
+
+
+def load_images(cfg: Mapping) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+  """(grey images uint8 [N, S, S, 1], labels [N], class names) of `config.pretrain`."""
+  size = cfg["image_size"]
+  if cfg["source"] == "folder":
+    found = image_folder.load(cfg["folder"], image_size=size, grayscale=True,
+                              face=cfg["face"], classes=tuple(cfg["classes"]) or None)
+    for e in found.excluded:
+      logging.warning("pre-training image left out: %s: %s", e.key, e.reason)
+    return found.images, found.labels, tuple(found.class_names)
+  spec = synthetic.SyntheticSpec(**dict(cfg["synthetic"]))
+  data = synthetic.generate(spec)
+  scheme = labels_lib.get_scheme("three_class")
+  kept, _, _ = labels_lib.apply_scheme(data.samples, scheme)
+  index = {s.key: i for i, s in enumerate(data.samples)}
+  images = [recipes.resize(recipes.to_gray(data.videos[index[s.key]][s.apex - s.onset][None]),
+                           size)[0] for s in kept]
+  labels = np.asarray([scheme.label(s) for s in kept], np.int32)
+  return np.stack(images), labels, scheme.class_names
+
+
+def held_out_split(labels: np.ndarray, fraction: float, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+  """(train, held-out) indices; each class gives round(fraction * n) images, at least one."""
+  rng = np.random.default_rng(seed)
+  held = []
+  for c in np.unique(labels):
+    members = rng.permutation(np.flatnonzero(labels == c))
+    if fraction > 0:
+      held.append(members[:max(1, round(fraction * len(members)))])
+  held = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
+  train = np.setdiff1d(np.arange(len(labels)), held)
+  if len(train) == 0:
+    raise ConfigError(f"config.pretrain.held_out={fraction} leaves no training image")
+  return train, held
+
+
+def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
+          directory: str) -> dict[str, Any]:
+  """Trains the spatial classifier in `directory`; returns the stage's summary."""
+  cfg = config.pretrain
+  images, labels, class_names = load_images(cfg.to_dict())
+  train_idx, held = held_out_split(labels, cfg.held_out, config.seed)
+  eval_chunk = min(16, max(1, len(held)))
+  plan = FoldPlan([Fold("pretrain", train_idx, held, ())], [train_idx], [train_idx[:0]],
+                  {"train": len(train_idx), "monitor": eval_chunk,
+                   "test": round_up(max(1, len(held)), eval_chunk)})
+  model = atnet.SpatialClassifier(num_classes=len(class_names), backbone=config.model.backbone,
+                                  backbone_options=config.model.get("backbone_options"))
+  augment = augmentation.make(cfg.get("augment"))
+  steps = math.ceil(len(train_idx) / cfg.batch_size)
+  into = tuple(config.pretrained.into) if imported is not None else ()
+  engine = FoldEngine(
+      model, optim.make_optimizer(cfg.optim, cfg.schedule, steps), sharding.make_mesh(1),
+      {"inputs": {"apex": images}, "label": labels}, batch_size=cfg.batch_size,
+      steps_per_epoch=steps, eval_chunk=eval_chunk, augment=augment,
+      start_variables=lambda v, start_tree: pretrained.place_variables(v, start_tree, into, ()),
+      start_tree=imported)
+  run_cfg = ml_collections.ConfigDict({"seed": config.seed, "train": dict(
+      num_epochs=cfg.num_epochs, selection="last", patience=0, checkpoint_every_epochs=1,
+      progress_bar=config.train.progress_bar)})
+  logging.info("pre-training the spatial stream: %d images (%d held out), classes %s",
+               len(train_idx), len(held), class_names)
+  outcome = GroupRunner(engine, plan, run_cfg, directory, 1).run(0, [0])[0]
+  accuracy = (metrics.accuracy(labels[held], outcome.predictions, len(class_names))
+              if len(held) else float("nan"))
+  return {"class_names": list(class_names), "n_train": int(len(train_idx)),
+          "n_held_out": int(len(held)), "held_out_accuracy": accuracy,
+          "train_loss": outcome.history["train_loss"]}
+
