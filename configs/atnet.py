@@ -146,8 +146,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # Macro-expression fine-tuning of the spatial stream (train/pretraining.py); its
   # optimiser and length are not in the paper (BUILD_NOTES.md).
   c.pretrain = dict(
-      source="folder", folder="", face="none", classes=(), image_size=224, held_out=0.1,
-      num_epochs=30, batch_size=16,
+      stage="spatial", source="folder", folder="", face="none", classes=(), image_size=224,
+      held_out=0.1, into=("spatial",), skip=(), num_epochs=30, batch_size=16,
       optim=dict(name="sgd", momentum=0.9, weight_decay=5e-6),
       schedule=dict(kind="step", base_lr=0.01, factor=0.1, every_epochs=10),
       augment=dict(name="rotate_shift", inputs=("apex",), max_degrees=5.0, max_shift_px=10,

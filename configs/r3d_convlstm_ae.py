@@ -7,8 +7,9 @@ auto-encoder with peepholes (eq. 1-5, 3x3 convolutions), a 1x3x3 Conv3D to the
 class maps, adaptive average pooling and softmax (37.6 M trainable
 parameters). Training set tripled (vertical flip, 8 degree rotation); class-
 weighted cross-entropy with a weighted random sampler; Adam lr 1e-3 on the
-micro-expressions, batch 64; early stopping after 8 epochs without a better
-validation loss, on validation subjects drawn from the training subjects.
+micro-expressions, batch 64, reduced on a plateau of 5 epochs; early stopping
+after 8 epochs without a better validation loss, on validation subjects drawn
+from the training subjects.
 Composite of SMIC (HS, VIS), CASME, CASME II, CAS(ME)^2 and SAMM, 3 classes.
 
 Run with your copies of the corpora and the Kinetics weights:
@@ -24,8 +25,9 @@ Variants:
   'smoke'         the built-in data at the paper's sizes (12 x 64 x 64, the full
                   37.6 M-parameter model) for one epoch.
   'tiny'          seconds, for the test suite.
-Not yet built (BUILD_NOTES.md): reduce-on-plateau (patience 5) and the
-macro-expression pre-training stage on video folders.
+Before the folds, the whole network is pre-trained on your macro-expression
+clips (`--config.pretrain.folder=DIR`, one folder per class of clip folders;
+`--config.pretrain.source=''` skips it); :demo uses the built-in generator.
 """
 
 import ml_collections
@@ -64,9 +66,23 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model_name = "r3d_convlstm_ae"
   c.model = dict(hidden=(101, 101, 101, 101), decoder_input="feedback", dtype="float32")
   c.pretrained = dict(kind="torchvision_r3d_18", path="", into=("backbone",), skip=("fc",))
+  # The whole network pre-trained on macro-expression clips (CK+, MUG, Oulu-CASIA:
+  # folder/<class>/<clip>/<frames>, peak last) at lr 1e-4, then fine-tuned
+  # (train/pretraining.py). The stage trains a fixed number of epochs (BUILD_NOTES.md).
+  c.pretrain = dict(
+      stage="model", source="folder", folder="", face="none", classes=(), image_size=64,
+      held_out=0.1, into=("",), skip=(), num_epochs=30, batch_size=64,
+      optim=dict(name="adam", b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0),
+      schedule=dict(kind="constant", base_lr=1e-4,
+                    plateau=dict(patience=5, factor=0.1, threshold=1e-4, min_scale=0.0)),
+      augment=dict(name="flip_rotate", inputs=("frames",), degrees=8.0, mode="constant"),
+      synthetic=dict(datasets.default_data_config()["synthetic"], seed=1, difficulty=4.0))
 
   c.optim = dict(name="adam", b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0)
-  c.schedule = dict(kind="constant", base_lr=1e-3)
+  # "patience 5 for equal validation loss in five consecutive epochs": PyTorch's
+  # ReduceLROnPlateau with its defaults otherwise (factor 0.1, threshold 1e-4).
+  c.schedule = dict(kind="constant", base_lr=1e-3,
+                    plateau=dict(patience=5, factor=0.1, threshold=1e-4, min_scale=0.0))
   # 'val_loss' with patience 8: the paper's early stopping, on validation
   # subjects drawn from the training subjects (never the test subject).
   c.train = dict(num_epochs=100, batch_size=64, microbatches=1, balance="sampler",
@@ -81,17 +97,22 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.data.label_scheme = "three_class"
     c.data.recipe.face = "none"  # The synthetic frames are the face.
     c.pretrained.kind = ""
+    c.pretrain.source = "synthetic"
   if variant == "demo":
     c.data.synthetic.difficulty = 3.0
     c.data.recipe.update(image_size=32, num_frames=8)
     c.model.hidden = (16, 16, 16, 16)
     c.protocol.update(name="subject_kfold", k=4, folds_in_parallel=1)
     c.train.update(num_epochs=15, batch_size=16, patience=5)
+    c.pretrain.update(num_epochs=5, batch_size=16)
+    c.pretrain.synthetic.update(num_subjects=8)
   if variant == "smoke":
     c.data.synthetic.update(num_subjects=3, clips_per_subject=3)
     c.protocol.update(name="subject_kfold", k=3, folds_in_parallel=1)
     c.train.update(num_epochs=1, batch_size=8, selection="last", progress_bar=False)
     c.eval.batch_size = 4
+    c.pretrain.update(num_epochs=1, batch_size=8)
+    c.pretrain.synthetic.update(num_subjects=2, clips_per_subject=3)
   if variant == "tiny":
     c.data.synthetic.update(num_subjects=4, clips_per_subject=4, image_size=32)
     c.data.recipe.update(image_size=32, num_frames=4)
@@ -99,4 +120,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.protocol.update(name="subject_kfold", k=2, folds_in_parallel=2)
     c.train.update(num_epochs=2, batch_size=4, val_fraction=0.34, progress_bar=False)
     c.eval.batch_size = 4
+    c.pretrain.update(num_epochs=1, batch_size=4)
+    c.pretrain.synthetic.update(num_subjects=2, clips_per_subject=4, image_size=32)
   return c

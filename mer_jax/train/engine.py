@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mer_jax.train import augmentation, sharding, steps
+from mer_jax.train import augmentation, optim, sharding, steps
 from mer_jax.train.state import TrainState, create_train_state
 
 
@@ -83,6 +83,10 @@ class FoldEngine:
     # A copy, not a view: the states it is taken from are donated to the next epoch.
     self._first_selection = jax.jit(lambda state: jax.tree.map(jnp.copy, model_view(state)),
                                     in_shardings=fs, out_shardings=fs)
+    self._set_lr_scale = jax.jit(
+        jax.vmap(lambda state, scale: state.replace(
+            opt_state=optim.set_lr_scale(state.opt_state, scale))),
+        in_shardings=(fs, fs), out_shardings=fs, donate_argnums=0)
     self._fs = fs
 
   def init(self, keys: jax.Array) -> TrainState:
@@ -113,6 +117,10 @@ class FoldEngine:
     """Per-fold mean loss [F] and logits [F, M, C] on the index sets `idx` [F, M]."""
     loss, logits = self._evaluate(states, idx, n, self.data)
     return np.asarray(jax.device_get(loss)), np.asarray(jax.device_get(logits))
+
+  def set_lr_scale(self, states: TrainState, scale: np.ndarray) -> TrainState:
+    """States with each fold's reduce-on-plateau multiplier set to `scale[f]`."""
+    return self._set_lr_scale(states, self.put(jnp.asarray(scale, jnp.float32)))
 
   def select(self, take_new: np.ndarray, new: TrainState, old: TrainState | None = None
              ) -> TrainState:

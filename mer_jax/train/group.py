@@ -17,6 +17,7 @@ from mer_jax.train import fold_plan as fold_plan_lib
 from mer_jax.train.checkpoint import GroupCheckpointer
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.metric_writer import MetricWriter
+from mer_jax.train.plateau import FoldPlateau
 from mer_jax.train.outcomes import FoldOutcome
 from mer_jax.train.selection import FoldSelection
 
@@ -55,6 +56,7 @@ class GroupRunner:
     states = engine.init(engine.put(fold_keys(self.cfg.seed, ids, 0)))
     tree = {"states": states, "best": engine.select(np.zeros(len(ids), bool), states),
             "selection": FoldSelection.create(np.asarray(ids) >= 0).as_dict(),
+            "plateau": FoldPlateau.create(len(ids)).as_dict(),
             "history": {k: np.full((cfg.num_epochs, len(ids)), np.nan, np.float32)
                         for k in HISTORY_KEYS},
             "epoch": np.asarray(-1, np.int32)}
@@ -70,6 +72,8 @@ class GroupRunner:
              ckpt: GroupCheckpointer) -> dict:
     cfg, engine = self.cfg.train, self.engine
     sel = FoldSelection(**{k: np.asarray(v) for k, v in tree["selection"].items()})
+    plateau = FoldPlateau(**{k: np.asarray(v) for k, v in tree["plateau"].items()})
+    plateau_cfg = self.cfg.schedule.get("plateau") if "schedule" in self.cfg else None
     history = {k: np.asarray(v) for k, v in tree["history"].items()}
     states, best = tree["states"], tree["best"]
     start = int(tree["epoch"]) + 1
@@ -91,13 +95,17 @@ class GroupRunner:
       improved = sel.update(epoch, m["loss"], monitor, mode=cfg.selection,
                             patience=cfg.patience, names=names)
       best = engine.select(improved, states, best)
+      if plateau_cfg and plateau.update(monitor if monitor is not None else m["loss"],
+                                        active, plateau_cfg):
+        states = engine.set_lr_scale(states, plateau.scale)
       self._record(history, epoch, active, m, monitor, ids)
       bar.set_postfix(active=int(sel.active.sum()), loss=f"{np.mean(m['loss'][active]):.3f}")
       logging.log_every_n_seconds(
           logging.INFO, "epoch %d: %d folds active, mean train loss %.4f, monitor loss %s",
           30, epoch, active.sum(), np.mean(m["loss"][active]),
           "-" if monitor is None else f"{np.mean(monitor[active]):.4f}")
-      tree = {"states": states, "best": best, "selection": sel.as_dict(), "history": history,
+      tree = {"states": states, "best": best, "selection": sel.as_dict(),
+              "plateau": plateau.as_dict(), "history": history,
               "epoch": np.asarray(epoch, np.int32)}
       last = epoch == cfg.num_epochs - 1 or not sel.active.any()
       if (epoch + 1) % cfg.checkpoint_every_epochs == 0 or last:

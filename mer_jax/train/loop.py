@@ -123,6 +123,16 @@ def pretrained_config(config: ml_collections.ConfigDict) -> dict | None:
   return cfg.to_dict() if cfg is not None else None
 
 
+def start_config(config: ml_collections.ConfigDict) -> dict:
+  """Where the start weights go: `pretrain.into`/`skip` after a pre-training stage, else
+  `pretrained.into`/`skip` (already applied to the imported file's layers)."""
+  if pretraining.enabled(config):
+    stage = config.pretrain
+    return {"into": tuple(stage.get("into", ("spatial",))), "skip": tuple(stage.get("skip", ()))}
+  cfg = pretrained_config(config)
+  return {"into": tuple(cfg["into"]), "skip": ()}
+
+
 def placement(config: ml_collections.ConfigDict, model, example, imported):
   """The function that puts `imported` into fresh variables, or None without an import.
 
@@ -130,9 +140,9 @@ def placement(config: ml_collections.ConfigDict, model, example, imported):
   """
   if imported is None:
     return None
-  cfg = pretrained_config(config)
+  cfg = start_config(config)
   pretrained.check(model, example, imported, cfg)
-  into, skip = tuple(cfg["into"]), tuple(cfg.get("skip", ("fc8",)))
+  into, skip = cfg["into"], cfg["skip"]
   return lambda variables, start_tree: pretrained.place_variables(variables, start_tree,
                                                                  into, skip)
 

@@ -23,6 +23,9 @@ def make_schedule(cfg: Mapping, steps_per_epoch: int) -> optax.Schedule:
       (ELRCN's "learning rate 1e-5, decay 1e-6").
     step: base_lr * factor ** (epoch // every_epochs) (ATNet: / 10 every 10
       epochs; MER-RCNN: x 0.5 every epoch).
+  Any kind may add `plateau` (reduce-on-plateau per fold, train/plateau.py):
+  the schedule's rate times a multiplier the loop lowers when the monitored
+  loss stalls.
   """
   kind, lr = cfg["kind"], cfg["base_lr"]
   if kind == "constant":
@@ -56,4 +59,12 @@ def make_optimizer(optim_cfg: Mapping, schedule_cfg: Mapping,
   else:
     raise ConfigError(f"config.optim.name={name!r}; expected 'adam' or 'sgd'")
   wd = optim_cfg.get("weight_decay", 0.0)
-  return optax.chain(optax.add_decayed_weights(wd), core) if wd else core
+  tx = optax.chain(optax.add_decayed_weights(wd), core) if wd else core
+  if schedule_cfg.get("plateau"):  # a per-fold multiplier the loop lowers (train/plateau.py)
+    tx = optax.chain(tx, optax.inject_hyperparams(optax.scale)(step_size=1.0))
+  return tx
+
+
+def set_lr_scale(opt_state, scale):
+  """`opt_state` with the plateau multiplier set to `scale` (see `make_optimizer`)."""
+  return optax.tree_utils.tree_set(opt_state, step_size=scale)

@@ -1,27 +1,36 @@
-"""A pre-training stage: fine-tune the spatial network on labelled face images first.
+"""A pre-training stage on labelled macro-expression data before the micro-expression folds.
 
-ATNet's spatial stream starts from ImageNet weights, is fine-tuned on
-macro-expression images (CK+, Oulu-CASIA, JAFFE, MUG in the paper), and only
-then trained on micro-expressions (Peng et al. 2019, III-B, after their FG
-2018 paper). `config.pretrain` drives that middle stage:
+Two papers have one. ATNet's spatial stream starts from ImageNet weights, is
+fine-tuned on macro-expression face images (CK+, Oulu-CASIA, JAFFE, MUG), and
+only then trained on micro-expressions (Peng et al. 2019, III-B). Islam et
+al. pre-train their whole network on macro-expression videos (CK+, MUG,
+Oulu-CASIA; lr 1e-4) before fine-tuning it on the micro-expressions.
+`config.pretrain` drives that middle stage:
 
-  source      '' (no stage), 'folder' (labelled images under `folder`:
-              `folder/<class>/<images>`, data/image_folder.py) or 'synthetic'
-              (apex frames of the built-in generator with its own seed and
-              `synthetic` settings: the :demo stand-in; its subjects are not
-              the micro-expression data's).
-  image_size  side of the grey images (the apex recipe's image_size).
-  face        'none' or 'haar' (crop the largest detected face first).
-  held_out    fraction of the images kept out of training, stratified by
-              class; the stage reports its accuracy on them.
-  num_epochs, batch_size, optim, schedule, augment: as the main sections.
+  stage       'spatial' (ATNet: grey images into `models.atnet.SpatialClassifier`,
+              the backbone with its own classifier) or 'model' (Islam et al.:
+              clips through the experiment's recipe into the experiment's model).
+  source      '' (no stage), 'folder' (your data under `folder`: images as
+              `folder/<class>/<images>` for 'spatial', data/image_folder.py;
+              clips as `folder/<class>/<clip>/<frames>` for 'model',
+              data/video_folder.py, peak frame last) or 'synthetic' (the
+              built-in generator with its own `synthetic` settings and seed:
+              the :demo stand-in; its subjects are not the micro data's).
+  image_size  side of the grey images ('spatial').
+  face        'none' or 'haar' (crop the largest detected face first; 'spatial').
+  classes     the class folders to read, in order ('' all, sorted).
+  held_out    fraction of the data kept out of training, stratified by class;
+              the stage reports its accuracy on it.
+  into, skip  where the stage's network goes in the micro-expression model
+              (ATNet: 'spatial'; Islam et al.: '', the whole model) and the
+              layers left out (the stage's own classifier).
+  num_epochs, batch_size, optim, schedule, augment: as the main sections
+              (the stage trains for its fixed number of epochs).
 
-The stage trains `models.atnet.SpatialClassifier` (the backbone with its own
-classifier over the image classes) from `config.pretrained`'s import, on one
-device, with the fold engine's checkpoints (a killed stage resumes). It
-returns the backbone's variables, which then take the place of the imported
-ones: `config.pretrained.into` receives them and its `skip` drops the
-classifier. Everything is kept in `<workdir>/pretrain/` (a sweep shares one
+The stage starts from `config.pretrained`'s import, trains on one device
+with the fold engine's checkpoints (a killed stage resumes), and what it
+learnt (weights and batch statistics) replaces the import as the start of
+every fold. Everything is kept in `<workdir>/pretrain/` (a sweep shares one
 directory among its runs); `summary.json` there marks the stage done.
 """
 
@@ -36,8 +45,10 @@ from absl import logging
 import ml_collections
 import numpy as np
 
-from mer_jax.data import image_folder, synthetic
+from mer_jax import models
+from mer_jax.data import image_folder, pipeline, synthetic, video_folder
 from mer_jax.data import labels as labels_lib
+from mer_jax.data.sample import Sample
 from mer_jax.data.protocols import Fold
 from mer_jax.errors import ConfigError
 from mer_jax.eval import metrics
@@ -50,6 +61,7 @@ from mer_jax.train.fold_plan import FoldPlan, round_up
 from mer_jax.train.group import GroupRunner
 
 SOURCES = ("", "folder", "synthetic")
+STAGES = ("spatial", "model")
 SUMMARY = "summary.json"
 
 
@@ -66,12 +78,14 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   cfg = config.pretrain
   if cfg.source not in SOURCES:
     raise ConfigError(f"config.pretrain.source={cfg.source!r}; expected one of {SOURCES}")
+  if cfg.get("stage", "spatial") not in STAGES:
+    raise ConfigError(f"config.pretrain.stage={cfg.stage!r}; expected one of {STAGES}")
   if cfg.source == "folder" and not cfg.folder:
     raise ConfigError(
         "config.pretrain.source='folder' but config.pretrain.folder is empty: pass "
-        "--config.pretrain.folder=DIR (one subfolder of face images per class; the paper "
-        "used CK+, Oulu-CASIA, JAFFE and MUG), or --config.pretrain.source='' to skip the "
-        "stage")
+        "--config.pretrain.folder=DIR (one subfolder per class of face images, or of clip "
+        "folders for stage 'model'; the papers used CK+, Oulu-CASIA, JAFFE, MUG), or "
+        "--config.pretrain.source='' to skip the stage")
 
 
 def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
@@ -91,6 +105,8 @@ def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None
         f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out images "
         f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
   found = checkpoint.restore_selected_params(checkpoint.group_dir(directory, [0]), 0)
+  if config.pretrain.get("stage", "spatial") == "model":
+    return found
   return {"params": found["params"]["spatial"], "batch_stats": found["batch_stats"]["spatial"]}
 
 
@@ -114,6 +130,44 @@ def load_images(cfg: Mapping) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
   return np.stack(images), labels, scheme.class_names
 
 
+def load_clips(config: ml_collections.ConfigDict
+               ) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+  """(the recipe's inputs [N, ...], labels [N], class names) of the stage-'model' clips."""
+  cfg = config.pretrain
+  if cfg.source == "folder":
+    clips, names = video_folder.load(cfg.folder, tuple(cfg.classes) or None)
+    samples = [Sample(dataset="pretrain", subject=os.path.dirname(c.name) or c.name,
+                      clip=c.name, emotion=names[c.label], onset=0,
+                      apex=len(c.frame_paths) - 1, offset=len(c.frame_paths) - 1,
+                      apex_source="annotated", frame_paths=c.frame_paths) for c in clips]
+    label_of = {s.key: c.label for s, c in zip(samples, clips)}
+    read = pipeline.read_from_disk
+  else:
+    data = synthetic.generate(synthetic.SyntheticSpec(**cfg.synthetic.to_dict()))
+    scheme = labels_lib.get_scheme("three_class")
+    samples, _, _ = labels_lib.apply_scheme(data.samples, scheme)
+    names, label_of = scheme.class_names, {s.key: scheme.label(s) for s in samples}
+    videos = {s.key: v for s, v in zip(data.samples, data.videos)}
+    read = lambda s: videos[s.key]  # noqa: E731
+  kept, inputs, excluded = pipeline.preprocess(samples, read, config.data.recipe.to_dict())
+  for e in excluded:
+    logging.warning("pre-training clip left out: %s: %s", e.key, e.reason)
+  return inputs, np.asarray([label_of[s.key] for s in kept], np.int32), tuple(names)
+
+
+def stage_data(config: ml_collections.ConfigDict
+               ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
+  """(model, stored inputs, labels, class names) of the stage `config.pretrain.stage`."""
+  if config.pretrain.get("stage", "spatial") == "model":
+    inputs, labels, names = load_clips(config)
+    model = models.get(config.model_name, num_classes=len(names), **config.model)
+    return model, inputs, labels, names
+  images, labels, names = load_images(config.pretrain.to_dict())
+  model = atnet.SpatialClassifier(num_classes=len(names), backbone=config.model.backbone,
+                                  backbone_options=config.model.get("backbone_options"))
+  return model, {"apex": images}, labels, names
+
+
 def held_out_split(labels: np.ndarray, fraction: float, seed: int
                    ) -> tuple[np.ndarray, np.ndarray]:
   """(train, held-out) indices; each class gives round(fraction * n) images, at least one."""
@@ -132,30 +186,30 @@ def held_out_split(labels: np.ndarray, fraction: float, seed: int
 
 def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
           directory: str) -> dict[str, Any]:
-  """Trains the spatial classifier in `directory`; returns the stage's summary."""
+  """Trains the stage's network in `directory`; returns the stage's summary."""
   cfg = config.pretrain
-  images, labels, class_names = load_images(cfg.to_dict())
+  model, inputs, labels, class_names = stage_data(config)
   train_idx, held = held_out_split(labels, cfg.held_out, config.seed)
   eval_chunk = min(16, max(1, len(held)))
   plan = FoldPlan([Fold("pretrain", train_idx, held, ())], [train_idx], [train_idx[:0]],
                   {"train": len(train_idx), "monitor": eval_chunk,
                    "test": round_up(max(1, len(held)), eval_chunk)})
-  model = atnet.SpatialClassifier(num_classes=len(class_names), backbone=config.model.backbone,
-                                  backbone_options=config.model.get("backbone_options"))
   augment = augmentation.make(cfg.get("augment"))
   steps = math.ceil(len(train_idx) / cfg.batch_size)
   into = tuple(config.pretrained.into) if imported is not None else ()
   engine = FoldEngine(
       model, optim.make_optimizer(cfg.optim, cfg.schedule, steps), sharding.make_mesh(1),
-      {"inputs": {"apex": images}, "label": labels}, batch_size=cfg.batch_size,
+      {"inputs": inputs, "label": labels}, batch_size=cfg.batch_size,
       steps_per_epoch=steps, eval_chunk=eval_chunk, augment=augment,
       start_variables=lambda v, start_tree: pretrained.place_variables(v, start_tree, into, ()),
       start_tree=imported)
-  run_cfg = ml_collections.ConfigDict({"seed": config.seed, "train": dict(
-      num_epochs=cfg.num_epochs, selection="last", patience=0, checkpoint_every_epochs=1,
-      progress_bar=config.train.progress_bar)})
-  logging.info("pre-training the spatial stream: %d images (%d held out), classes %s",
-               len(train_idx), len(held), class_names)
+  run_cfg = ml_collections.ConfigDict({"seed": config.seed, "schedule": cfg.schedule,
+                                      "train": dict(num_epochs=cfg.num_epochs,
+                                                    selection="last", patience=0,
+                                                    checkpoint_every_epochs=1,
+                                                    progress_bar=config.train.progress_bar)})
+  logging.info("pre-training (%s): %d examples (%d held out), classes %s",
+               cfg.get("stage", "spatial"), len(train_idx), len(held), class_names)
   outcome = GroupRunner(engine, plan, run_cfg, directory, 1).run(0, [0])[0]
   accuracy = (metrics.accuracy(labels[held], outcome.predictions, len(class_names))
               if len(held) else float("nan"))
