@@ -1,9 +1,10 @@
 """3D ResNet + Conv-LSTM auto-encoder end to end on the built-in data (`:tiny`).
 
-The tiny run exercises the whole-model pre-training stage on clips, the
-tripled training set (flip / rotate), the weighted random sampler, the
-class-weighted loss, reduce-on-plateau and early stopping on validation
-subjects, and reports beside the paper's Table 3 rows.
+The tiny run exercises the tripled training set (flip / rotate), the weighted
+random sampler, the class-weighted loss, reduce-on-plateau and early stopping
+on validation subjects, and reports beside the paper's Table 3 rows (the
+whole-model pre-training stage is tested on a small model in
+tests/train/test_sweep_and_pretraining.py).
 """
 
 import json
@@ -26,7 +27,4 @@ def test_tiny_run_reports_every_sample_beside_table_3(repo_root, tmp_path):
   table = (tmp_path / "run" / "results.md").read_text()
   assert "| Ours (paper, Table 3, LOSO) | 0.9660 | 0.9710 | 0.9730 | – |" in table
   assert results["config"]["augment"]["name"] == "flip_rotate"
-  # The whole network was pre-trained on (synthetic) clips first, and the folds started there.
-  summary = json.loads((tmp_path / "run" / "pretrain" / "summary.json").read_text())
-  assert summary["class_names"] == ["negative", "positive", "surprise"]
-  assert len(summary["train_loss"]) == config.pretrain.num_epochs
+

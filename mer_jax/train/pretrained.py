@@ -114,6 +114,8 @@ def place_variables(variables: Variables, imported: Variables | None, into: Sequ
   """`variables` with each imported collection placed into the same collection."""
   out = dict(variables)
   for name, tree in (imported or {}).items():
+    if not tree:  # e.g. the empty batch statistics of a network without batch norm
+      continue
     if name not in out:
       raise ConfigError(f"pretrained weights have {name!r}, but the model has no such "
                         f"variables (it has {sorted(out)}); is it the right network?")

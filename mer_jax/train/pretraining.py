@@ -90,7 +90,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
 
 def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
         directory: str) -> pretrained.Variables | None:
-  """The backbone variables after pre-training (`imported` unchanged without a stage)."""
+  """What the stage learnt (`imported` unchanged without a stage).
+
+  Stage 'spatial': the backbone's variables (its `spatial` subtree); stage
+  'model': the whole network's. `config.pretrain.into` says where they go.
+  """
   if not enabled(config):
     return imported
   check_config(config)

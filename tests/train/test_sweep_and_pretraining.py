@@ -76,3 +76,36 @@ def test_synthetic_and_folder_sources_give_grey_labelled_images(tmp_path):
   images, labels, names = pretraining.load_images(folder)
   assert names == ("happy", "sad") and images.shape == (2, 16, 16, 1)
   np.testing.assert_array_equal(images[labels == 0], 200)
+
+
+def test_model_stage_pretrains_the_whole_network_on_clips_and_folds_start_from_it(
+    repo_root, tmp_path):
+  import json
+  from mer_jax import config_files
+  import jax
+  from mer_jax import models
+  from mer_jax.train import loop
+  config = config_files.load_config(str(repo_root / "configs/elrcn_temporal_only.py"), "demo")
+  config.data.synthetic.update(num_subjects=4, clips_per_subject=4, image_size=32)
+  config.data.recipe.update(image_size=8, num_frames=3)
+  config.model.lstm_features = (6,)
+  config.protocol.update(name="subject_kfold", k=2, folds_in_parallel=1)
+  config.train.update(num_epochs=1, batch_size=4, selection="last", progress_bar=False)
+  config.eval.batch_size = 4
+  config.pretrain = {
+      "stage": "model", "source": "synthetic", "folder": "", "face": "none", "classes": (),
+      "image_size": 8, "held_out": 0.25, "into": ("",), "skip": (), "num_epochs": 2,
+      "batch_size": 4, "optim": {"name": "adam"},
+      "schedule": {"kind": "constant", "base_lr": 1e-2},
+      "augment": {"name": "none"},
+      "synthetic": {"num_subjects": 2, "clips_per_subject": 4, "image_size": 32, "seed": 7}}
+  stage = str(tmp_path / "run" / "pretrain")
+  loop.train_and_evaluate(config, str(tmp_path / "run"))
+  summary = json.loads((tmp_path / "run" / "pretrain" / pretraining.SUMMARY).read_text())
+  assert summary["class_names"] == ["negative", "positive", "surprise"]
+  assert len(summary["train_loss"]) == 2 and summary["n_held_out"] > 0
+  learnt = pretraining.run(config, None, stage)  # the finished stage is read back, not rerun
+  fresh = models.get(config.model_name, num_classes=3, **config.model)
+  shapes = jax.eval_shape(lambda: fresh.init(jax.random.key(0), np.zeros((1, 3, 8, 8, 1),
+                                                                         np.float32)))
+  assert set(learnt["params"]) == set(shapes["params"])  # the whole network, every layer
