@@ -134,7 +134,12 @@ def _preact_block(x: jax.Array, width: int, conv: Any, norm: Any) -> jax.Array:
 
 
 class BasicBlock(nn.Module):
-  """torchvision's BasicBlock: conv-BN-ReLU-conv-BN, plus the (projected) input, ReLU."""
+  """torchvision's BasicBlock: conv-BN-ReLU-conv-BN, plus the (projected) input, ReLU.
+
+  For images `[B, H, W, C]` (3x3 convolutions) and, as the video ResNets'
+  Conv3DSimple block, for clips `[B, T, H, W, C]` (3x3x3, the stride in every
+  dimension): the kernel has one 3 per dimension of the input.
+  """
 
   width: int
   stride: int = 1
@@ -146,13 +151,24 @@ class BasicBlock(nn.Module):
     norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, epsilon=BN_EPSILON, dtype=self.dtype)
     conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT)
-    y = conv(self.width, (3, 3), strides=self.stride, padding=1, name="conv1")(x)
+    dims = x.ndim - 2
+    strides = (self.stride,) * dims
+    y = conv(self.width, (3,) * dims, strides=strides, padding=1, name="conv1")(x)
     y = nn.relu(norm(name="bn1")(y))
-    y = norm(name="bn2")(conv(self.width, (3, 3), padding=1, name="conv2")(y))
+    y = norm(name="bn2")(conv(self.width, (3,) * dims, padding=1, name="conv2")(y))
     if self.stride != 1 or x.shape[-1] != self.width:
-      x = conv(self.width, (1, 1), strides=self.stride, padding=0, name="downsample_conv")(x)
+      x = conv(self.width, (1,) * dims, strides=strides, padding=0, name="downsample_conv")(x)
       x = norm(name="downsample_bn")(x)
     return nn.relu(y + x)
+
+
+def basic_stages(x: jax.Array, train: bool, bn_momentum: float, dtype: Any) -> jax.Array:
+  """layer1..layer4 of ResNet-18 (2-D or 3-D), created in the caller's scope as `layerL_b`."""
+  for stage, width in enumerate(WIDTHS):
+    for block in range(RESNET18_BLOCKS):
+      stride = 2 if stage > 0 and block == 0 else 1
+      x = BasicBlock(width, stride, bn_momentum, dtype, name=f"layer{stage + 1}_{block}")(x, train)
+  return x
 
 
 class ResNet18(nn.Module):
@@ -177,11 +193,7 @@ class ResNet18(nn.Module):
     x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                      epsilon=BN_EPSILON, dtype=self.dtype, name="bn1")(x)
     x = nn.max_pool(nn.relu(x), (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
-    for stage, width in enumerate(WIDTHS):
-      for block in range(RESNET18_BLOCKS):
-        stride = 2 if stage > 0 and block == 0 else 1
-        x = BasicBlock(width, stride, self.bn_momentum, self.dtype,
-                       name=f"layer{stage + 1}_{block}")(x, train)
+    x = basic_stages(x, train, self.bn_momentum, self.dtype)
     features = _global_features(x)
     if self.num_classes is None:
       return features, {"features": features}

@@ -33,7 +33,6 @@ whatever the caller normalised.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import flax.linen as nn
@@ -41,34 +40,11 @@ import jax
 import jax.numpy as jnp
 
 from mer_jax.errors import ConfigError
-from mer_jax.models.resnet import BN_EPSILON, HE_FAN_OUT, RESNET18_BLOCKS, WIDTHS
+from mer_jax.models.resnet import BN_EPSILON, HE_FAN_OUT, WIDTHS, basic_stages
 
 STEM_KERNEL, STEM_STRIDES, STEM_PADDING = (3, 7, 7), (1, 2, 2), ((1, 1), (3, 3), (3, 3))
 # torchvision's VideoResNet initialises fc with N(0, 0.01) and zero bias.
 FC_INIT = nn.initializers.normal(0.01)
-
-
-class BasicBlock3D(nn.Module):
-  """torchvision's video BasicBlock with Conv3DSimple: conv-BN-ReLU-conv-BN, plus input, ReLU."""
-
-  width: int
-  stride: int = 1
-  bn_momentum: float = 0.9
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
-                             momentum=self.bn_momentum, epsilon=BN_EPSILON, dtype=self.dtype)
-    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT)
-    strides = (self.stride,) * 3
-    y = conv(self.width, (3, 3, 3), strides=strides, padding=1, name="conv1")(x)
-    y = nn.relu(norm(name="bn1")(y))
-    y = norm(name="bn2")(conv(self.width, (3, 3, 3), padding=1, name="conv2")(y))
-    if self.stride != 1 or x.shape[-1] != self.width:
-      x = conv(self.width, (1, 1, 1), strides=strides, padding=0, name="downsample_conv")(x)
-      x = norm(name="downsample_bn")(x)
-    return nn.relu(y + x)
 
 
 class R3D18(nn.Module):
@@ -101,11 +77,7 @@ class R3D18(nn.Module):
                 name="stem_conv")(jnp.asarray(x, self.dtype or jnp.float32))
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                              epsilon=BN_EPSILON, dtype=self.dtype, name="stem_bn")(x))
-    for stage, width in enumerate(WIDTHS):
-      for block in range(RESNET18_BLOCKS):
-        stride = 2 if stage > 0 and block == 0 else 1
-        x = BasicBlock3D(width, stride, self.bn_momentum, self.dtype,
-                         name=f"layer{stage + 1}_{block}")(x, train)
+    x = basic_stages(x, train, self.bn_momentum, self.dtype)
     features = jnp.mean(x.astype(jnp.float32), axis=(1, 2, 3))      # [B, 512]
     aux = {"features": features, "maps": x}
     if self.return_maps:

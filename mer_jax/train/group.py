@@ -73,7 +73,7 @@ class GroupRunner:
     cfg, engine = self.cfg.train, self.engine
     sel = FoldSelection(**{k: np.asarray(v) for k, v in tree["selection"].items()})
     plateau = FoldPlateau(**{k: np.asarray(v) for k, v in tree["plateau"].items()})
-    plateau_cfg = self.cfg.schedule.get("plateau") if "schedule" in self.cfg else None
+    plateau_cfg = self.cfg.schedule.get("plateau")
     history = {k: np.asarray(v) for k, v in tree["history"].items()}
     states, best = tree["states"], tree["best"]
     start = int(tree["epoch"]) + 1

@@ -25,6 +25,7 @@ channels are read from the file (conv1, or data_bn for ResNet10_cvgj);
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 import re
@@ -58,50 +59,80 @@ def _set(tree: dict, path: tuple[str, ...], value: Any) -> None:
   tree[path[-1]] = value
 
 
-# torchvision resnet18 (.pth)
+# torchvision ResNet-18s (.pth): the 2-D resnet18 and the video r3d_18
+
+@dataclasses.dataclass(frozen=True)
+class TorchResNetLayout:
+  """Where a torchvision ResNet-18 state_dict keeps each layer (2-D or 3-D)."""
+
+  stem: tuple[str, str]          # torch keys of the stem's conv and BN
+  stem_names: tuple[str, str]    # their Flax names
+  stem_kernel: tuple[int, ...]   # the stem conv's spatial kernel (its length: 2-D or 3-D)
+  block_conv: str                # a block's i-th conv, e.g. 'conv{i}' or 'conv{i}.0'
+  block_bn: str                  # its BN, e.g. 'bn{i}' or 'conv{i}.1'
+  keys: str                      # the expected keys, for messages
+
+
+RESNET18_LAYOUT = TorchResNetLayout(("conv1", "bn1"), ("conv1", "bn1"), (7, 7), "conv{i}",
+                                    "bn{i}", RESNET18_KEYS)
+_BN_ENTRIES = (("weight", "scale", "params"), ("bias", "bias", "params"),
+               ("running_mean", "mean", "batch_stats"), ("running_var", "var", "batch_stats"))
+
+
+def read_torch_basic_resnet(arrays: dict[str, np.ndarray], path: pathlib.Path,
+                            layout: TorchResNetLayout) -> Variables:
+  """Flax variables of `models.resnet.ResNet18` / `models.resnet3d.R3D18` from a state_dict.
+
+  Conv weights `[out, in, *k]` -> kernels `[*k, in, out]`; BN weight/bias ->
+  scale/bias, running statistics -> mean/var; fc `[out, in]` -> `[in, out]`
+  when the file has it. Shapes are checked; a DataError names file and key.
+  """
+  dims = len(layout.stem_kernel)
+  axes = "[out, in, " + ", ".join(("kt", "kh", "kw")[3 - dims:]) + "]"
+  variables: Variables = {"params": {}, "batch_stats": {}}
+
+  def get(key: str, expected: tuple[common.Dim, ...], what: str) -> np.ndarray:
+    return common.check_shape(path, key, common.take(arrays, key, path, layout.keys),
+                              expected, what)
+
+  def conv(key: str, target: tuple[str, ...], shape: tuple[common.Dim, ...]) -> int:
+    w = get(f"{key}.weight", shape, f"Conv{dims}d weight {axes}")
+    kernel = np.ascontiguousarray(w.transpose(*range(2, w.ndim), 1, 0))
+    _set(variables["params"], (*target, "kernel"), kernel)
+    return w.shape[0]
+
+  def norm(key: str, target: tuple[str, ...], size: int) -> None:
+    for name, part, collection in _BN_ENTRIES:
+      value = get(f"{key}.{name}", (size,), f"BatchNorm{dims}d({size}) {name}")
+      _set(variables[collection], (*target, part), value)
+
+  k3, k1 = (3,) * dims, (1,) * dims
+  channels = conv(layout.stem[0], layout.stem_names[:1], (WIDTHS[0], "in", *layout.stem_kernel))
+  norm(layout.stem[1], layout.stem_names[1:], channels)
+  for stage, width in enumerate(WIDTHS):
+    for block in range(RESNET18_BLOCKS):
+      key, name = f"layer{stage + 1}.{block}", f"layer{stage + 1}_{block}"
+      for i, cin in ((1, channels), (2, width)):
+        conv(f"{key}.{layout.block_conv.format(i=i)}", (name, f"conv{i}"), (width, cin, *k3))
+        norm(f"{key}.{layout.block_bn.format(i=i)}", (name, f"bn{i}"), width)
+      if channels != width:
+        conv(f"{key}.downsample.0", (name, "downsample_conv"), (width, channels, *k1))
+        norm(f"{key}.downsample.1", (name, "downsample_bn"), width)
+      channels = width
+  if "fc.weight" in arrays:
+    w = get("fc.weight", ("out", channels), "Linear weight [out, in]")
+    bias = common.check_bias(path, "fc.bias", common.take(arrays, "fc.bias", path, layout.keys),
+                             w.shape[0])
+    variables["params"]["fc"] = {"kernel": np.ascontiguousarray(w.T), "bias": bias}
+  return variables
+
 
 def read_torchvision_resnet18(path: str | os.PathLike) -> Variables:
   """Reads a torchvision `resnet18` state_dict into `models.resnet.ResNet18` variables."""
   path = common.require_file(path, "ResNet-18 weights file for kind 'torchvision_resnet18' "
                              "(a torchvision resnet18 state_dict)", SOURCES)
-  arrays = common.torch_state_dict(path, NO_TORCH)
-  variables: Variables = {"params": {}, "batch_stats": {}}
-
-  def get(key: str, expected: tuple[common.Dim, ...], layout: str) -> np.ndarray:
-    return common.check_shape(path, key, common.take(arrays, key, path, RESNET18_KEYS),
-                              expected, layout)
-
-  def conv(key: str, target: tuple[str, ...], shape: tuple[common.Dim, ...]) -> int:
-    w = get(f"{key}.weight", shape, "Conv2d weight [out, in, kh, kw]")
-    _set(variables["params"], (*target, "kernel"), np.ascontiguousarray(w.transpose(2, 3, 1, 0)))
-    return w.shape[0]
-
-  def norm(key: str, target: tuple[str, ...], size: int) -> None:
-    for name, part, collection in (("weight", "scale", "params"), ("bias", "bias", "params"),
-                                   ("running_mean", "mean", "batch_stats"),
-                                   ("running_var", "var", "batch_stats")):
-      value = get(f"{key}.{name}", (size,), f"BatchNorm2d({size}) {name}")
-      _set(variables[collection], (*target, part), value)
-
-  channels = conv("conv1", ("conv1",), (WIDTHS[0], "in", 7, 7))
-  norm("bn1", ("bn1",), channels)
-  for stage, width in enumerate(WIDTHS):
-    for block in range(RESNET18_BLOCKS):
-      key, name = f"layer{stage + 1}.{block}", f"layer{stage + 1}_{block}"
-      conv(f"{key}.conv1", (name, "conv1"), (width, channels, 3, 3))
-      norm(f"{key}.bn1", (name, "bn1"), width)
-      conv(f"{key}.conv2", (name, "conv2"), (width, width, 3, 3))
-      norm(f"{key}.bn2", (name, "bn2"), width)
-      if channels != width:
-        conv(f"{key}.downsample.0", (name, "downsample_conv"), (width, channels, 1, 1))
-        norm(f"{key}.downsample.1", (name, "downsample_bn"), width)
-      channels = width
-  if "fc.weight" in arrays:
-    w = get("fc.weight", ("out", channels), "Linear weight [out, in]")
-    bias = common.check_bias(path, "fc.bias", common.take(arrays, "fc.bias", path,
-                                                           RESNET18_KEYS), w.shape[0])
-    variables["params"]["fc"] = {"kernel": np.ascontiguousarray(w.T), "bias": bias}
-  return variables
+  return read_torch_basic_resnet(common.torch_state_dict(path, NO_TORCH), path,
+                                 RESNET18_LAYOUT)
 
 
 # cvjena ResNet10_cvgj (.caffemodel)

@@ -22,14 +22,9 @@ Kinetics-400 clips are 16 frames long.
 from __future__ import annotations
 
 import os
-from typing import Any
 
-import numpy as np
-
-from mer_jax.models.resnet import RESNET18_BLOCKS, WIDTHS
-from mer_jax.weights import common
-
-Variables = dict[str, dict[str, Any]]
+from mer_jax.weights import common, resnet
+from mer_jax.weights.resnet import Variables
 
 R3D18_MEAN_RGB = (0.43216, 0.394666, 0.37645)
 R3D18_STD_RGB = (0.22803, 0.22145, 0.216989)
@@ -41,14 +36,8 @@ R3D18_KEYS = ("torchvision r3d_18 keys stem.0.weight, stem.1.*, layer1.0.conv1.0
               "layer1.0.conv1.1.* ... layer4.1.conv2.1.*, layer{2,3,4}.0.downsample.{0,1}.*, "
               "fc.weight, fc.bias")
 NO_TORCH = "convert the weights to another format (no other r3d_18 format is supported yet)"
-BN_ENTRIES = (("weight", "scale", "params"), ("bias", "bias", "params"),
-              ("running_mean", "mean", "batch_stats"), ("running_var", "var", "batch_stats"))
-
-
-def _set(tree: dict, path: tuple[str, ...], value: Any) -> None:
-  for part in path[:-1]:
-    tree = tree.setdefault(part, {})
-  tree[path[-1]] = value
+R3D18_LAYOUT = resnet.TorchResNetLayout(("stem.0", "stem.1"), ("stem_conv", "stem_bn"),
+                                        (3, 7, 7), "conv{i}.0", "conv{i}.1", R3D18_KEYS)
 
 
 def read_torchvision_r3d_18(path: str | os.PathLike) -> Variables:
@@ -68,40 +57,5 @@ def read_torchvision_r3d_18(path: str | os.PathLike) -> Variables:
   """
   path = common.require_file(path, "r3d_18 weights file for kind 'torchvision_r3d_18' "
                              "(a torchvision r3d_18 state_dict)", SOURCES)
-  arrays = common.torch_state_dict(path, NO_TORCH)
-  variables: Variables = {"params": {}, "batch_stats": {}}
-
-  def get(key: str, expected: tuple[common.Dim, ...], layout: str) -> np.ndarray:
-    return common.check_shape(path, key, common.take(arrays, key, path, R3D18_KEYS),
-                              expected, layout)
-
-  def conv(key: str, target: tuple[str, ...], shape: tuple[common.Dim, ...]) -> int:
-    w = get(f"{key}.weight", shape, "Conv3d weight [out, in, kt, kh, kw]")
-    kernel = np.ascontiguousarray(w.transpose(2, 3, 4, 1, 0))      # [kt, kh, kw, in, out]
-    _set(variables["params"], (*target, "kernel"), kernel)
-    return w.shape[0]
-
-  def norm(key: str, target: tuple[str, ...], size: int) -> None:
-    for name, part, collection in BN_ENTRIES:
-      value = get(f"{key}.{name}", (size,), f"BatchNorm3d({size}) {name}")
-      _set(variables[collection], (*target, part), value)
-
-  channels = conv("stem.0", ("stem_conv",), (WIDTHS[0], "in", 3, 7, 7))
-  norm("stem.1", ("stem_bn",), channels)
-  for stage, width in enumerate(WIDTHS):
-    for block in range(RESNET18_BLOCKS):
-      key, name = f"layer{stage + 1}.{block}", f"layer{stage + 1}_{block}"
-      conv(f"{key}.conv1.0", (name, "conv1"), (width, channels, 3, 3, 3))
-      norm(f"{key}.conv1.1", (name, "bn1"), width)
-      conv(f"{key}.conv2.0", (name, "conv2"), (width, width, 3, 3, 3))
-      norm(f"{key}.conv2.1", (name, "bn2"), width)
-      if channels != width:
-        conv(f"{key}.downsample.0", (name, "downsample_conv"), (width, channels, 1, 1, 1))
-        norm(f"{key}.downsample.1", (name, "downsample_bn"), width)
-      channels = width
-  if "fc.weight" in arrays:
-    w = get("fc.weight", ("out", channels), "Linear weight [out, in]")
-    bias = common.check_bias(path, "fc.bias", common.take(arrays, "fc.bias", path, R3D18_KEYS),
-                             w.shape[0])
-    variables["params"]["fc"] = {"kernel": np.ascontiguousarray(w.T), "bias": bias}
-  return variables
+  return resnet.read_torch_basic_resnet(common.torch_state_dict(path, NO_TORCH), path,
+                                        R3D18_LAYOUT)
