@@ -24,6 +24,8 @@ INSTALL_REQUIRES = [
     "h5py>=3.10,<4",
     "scipy>=1.11,<2",
     "protobuf>=4.21,<8",
+    # The baselines' SVMs (mer_jax/baselines/svm.py).
+    "scikit-learn>=1.4,<2",
 ]
 
 EXTRAS_REQUIRE = {
@@ -35,7 +37,8 @@ EXTRAS_REQUIRE = {
     # Independent references the tests compare against.
     "test": [
         "pytest>=8,<10",
-        "scikit-learn>=1.4,<2",
+        # LBP codes per plane (tests/baselines/test_lbp_top.py).
+        "scikit-image>=0.22,<1",
         # PyTorch reference for layers and weight import; ==2.13.0 because this machine image
         # ships that CPU wheel (pip's find-links), a looser pin pulls the CUDA build.
         "torch==2.13.0",

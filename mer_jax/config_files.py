@@ -1,29 +1,40 @@
 """Loading experiment config files (`configs/*.py`) by path, as `--config` does.
 
 Config files are plain modules with `get_config(arg)`; one config may build on
-another (ELRCN-TE on ELRCN-SE) with `sibling(__file__, 'elrcn_se', arg)`.
+another (ELRCN-TE on ELRCN-SE) with `sibling(__file__, 'elrcn_se', arg)`, and
+use its helpers through `sibling_module` (HOOF uses LBP-TOP's protocols).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import types
 
 import ml_collections
 
 
-def load_config(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
-  """`get_config(arg)` of the config file at `path`."""
+def load_module(path: str) -> types.ModuleType:
+  """The config file at `path` as a module (its constants and helpers)."""
   name = os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(f"mer_jax_config_{name}", path)
   if spec is None or spec.loader is None:
     raise FileNotFoundError(f"{path}: not a Python config file")
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config(arg)
+  return module
+
+
+def load_config(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
+  """`get_config(arg)` of the config file at `path`."""
+  return load_module(path).get_config(arg)
+
+
+def sibling_module(config_file: str, name: str) -> types.ModuleType:
+  """`name`.py in the directory of `config_file`, as a module."""
+  return load_module(os.path.join(os.path.dirname(os.path.abspath(config_file)), f"{name}.py"))
 
 
 def sibling(config_file: str, name: str, arg: str | None = None) -> ml_collections.ConfigDict:
   """The config of `name`.py in the directory of `config_file`, for variant `arg`."""
-  path = os.path.join(os.path.dirname(os.path.abspath(config_file)), f"{name}.py")
-  return load_config(path, arg)
+  return sibling_module(config_file, name).get_config(arg)

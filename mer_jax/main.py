@@ -1,19 +1,20 @@
 """Entry point: `python -m mer_jax.main --config=configs/NAME.py[:VARIANT] --workdir=DIR`.
 
 Loads the config (ml_collections config file; `--config.x=y` overrides a
-field), logs the devices and runs `train_and_evaluate`, or every run of the
-config's sweep side by side (train/sweep.py). Errors caused by the
-input (an unknown config field, a missing dataset, an unwritable workdir) are
-printed as one clear message, without a traceback, and exit with status 2.
+field), logs the devices and runs the experiment (a deep model or a baseline
+SVM, experiment.py), or every run of the config's sweep side by side
+(train/sweep.py). Errors caused by the input (an unknown config field, a
+missing dataset, an unwritable workdir) are printed as one clear message,
+without a traceback, and exit with status 2.
 """
 
 from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from mer_jax import command_line
+from mer_jax import command_line, experiment
 from mer_jax.errors import MerError
-from mer_jax.train import loop, sweep
+from mer_jax.train import sweep
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/elrcn_se.py:demo.", lock_config=True)
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> None:
     if sweep.runs(_CONFIG.value):
       sweep.run(_CONFIG.value, _WORKDIR.value)
     else:
-      loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+      experiment.run(_CONFIG.value, _WORKDIR.value)
   except MerError as e:
     command_line.fail(str(e))
   except jax.errors.JaxRuntimeError as e:

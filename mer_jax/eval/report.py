@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 import numpy as np
 
 from mer_jax.data.sample import Sample
-from mer_jax.eval import metrics
+from mer_jax.eval import compare, metrics
 from mer_jax.eval import paper_table as paper_table_lib
 
 _METRIC_KEYS = ("uf1", "uar", "accuracy")
@@ -327,7 +327,7 @@ def write_report(workdir: str, results: dict,
                  paper_rows: Mapping[str, Mapping[str, float]] | None = None,
                  history: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
                  fold_mean_row: bool = False, paper_table: paper_table_lib.Table | None = None,
-                 row_name: str = "ours") -> str:
+                 row_name: str = "ours", others: Mapping[str, Mapping] | None = None) -> str:
   """Writes results.json, results.md, confusion.png and learning_curves.png.
 
   Args:
@@ -339,6 +339,8 @@ def write_report(workdir: str, results: dict,
     paper_table: a paper's table `{row: {set: {metric: value}}}`
       (eval/paper_table.py); when given, our row `row_name` is printed beside
       it, in its layout, after the main table.
+    row_name: our row's name in those grids.
+    others: other runs' results by row name (eval/compare.py), shown beside ours.
 
   Returns:
     The Markdown table text.
@@ -352,6 +354,8 @@ def write_report(workdir: str, results: dict,
     table += "\n" + paper_table_lib.format_grid(
         {row_name: paper_table_lib.our_row(results)}, paper_table,
         "### Beside the paper's table")
+  if others:
+    table += "\n" + compare.format_comparison(results, others, row_name)
   markdown = (table + "\n### Confusion matrix (rows: true class)\n\n"
               + format_confusion(results["confusion_matrix"], results["class_names"]))
   write_atomic(os.path.join(workdir, "results.md"), markdown.encode("utf-8"))

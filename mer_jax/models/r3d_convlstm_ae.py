@@ -68,6 +68,7 @@ class R3dConvLstmAE(nn.Module):
     decoder_input: 'feedback' or 'repeat' (see `conv_lstm`).
     bn_momentum: decay of the backbone's batch norm running averages.
     input_mean, input_std: per-channel standardisation of the [0, 1] input.
+    backbone_widths: channels of the r3d_18 stages (the paper's 64..512 by default).
     dtype: computation dtype (a jnp dtype or its name); parameters, the
       ConvLSTM gates and the logits are float32.
   """
@@ -78,6 +79,7 @@ class R3dConvLstmAE(nn.Module):
   bn_momentum: float = 0.9
   input_mean: Sequence[float] = KINETICS_MEAN_RGB
   input_std: Sequence[float] = KINETICS_STD_RGB
+  backbone_widths: Sequence[int] = resnet3d.WIDTHS
   dtype: Any = "float32"
 
   @nn.compact
@@ -94,7 +96,8 @@ class R3dConvLstmAE(nn.Module):
     x = (jnp.asarray(x, jnp.float32) - jnp.asarray(self.input_mean)) / jnp.asarray(
         self.input_std)
     maps, _ = resnet3d.R3D18(return_maps=True, bn_momentum=self.bn_momentum, dtype=dtype,
-                             name="backbone")(x, train=train)           # [B, T', H', W', 512]
+                             widths=tuple(self.backbone_widths),
+                             name="backbone")(x, train=train)           # [B, T', H', W', C]
     decoded, _ = conv_lstm.ConvLSTMAutoEncoder(
         tuple(self.hidden), self.decoder_input, dtype=dtype,
         name="autoencoder")(maps)                                       # [B, T', H', W', F]

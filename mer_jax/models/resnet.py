@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
@@ -162,9 +162,13 @@ class BasicBlock(nn.Module):
     return nn.relu(y + x)
 
 
-def basic_stages(x: jax.Array, train: bool, bn_momentum: float, dtype: Any) -> jax.Array:
-  """layer1..layer4 of ResNet-18 (2-D or 3-D), created in the caller's scope as `layerL_b`."""
-  for stage, width in enumerate(WIDTHS):
+def basic_stages(x: jax.Array, train: bool, bn_momentum: float, dtype: Any,
+                 widths: Sequence[int] = WIDTHS) -> jax.Array:
+  """layer1..layer4 of ResNet-18 (2-D or 3-D), created in the caller's scope as `layerL_b`.
+
+  `widths`: the channels of the four stages (torchvision's by default).
+  """
+  for stage, width in enumerate(widths):
     for block in range(RESNET18_BLOCKS):
       stride = 2 if stage > 0 and block == 0 else 1
       x = BasicBlock(width, stride, bn_momentum, dtype, name=f"layer{stage + 1}_{block}")(x, train)

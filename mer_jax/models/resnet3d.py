@@ -33,7 +33,7 @@ whatever the caller normalised.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
@@ -56,12 +56,15 @@ class R3D18(nn.Module):
       `num_classes` must then be None).
     bn_momentum: decay of the batch norm running averages (0.9 = torch's momentum 0.1).
     dtype: computation dtype; parameters and batch statistics stay float32.
+    widths: channels of the stem and the four stages (torchvision's 64..512;
+      narrower ones only for quick CPU runs, they take no Kinetics import).
   """
 
   num_classes: int | None = None
   return_maps: bool = False
   bn_momentum: float = 0.9
   dtype: Any = jnp.float32
+  widths: Sequence[int] = WIDTHS
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False
@@ -72,13 +75,13 @@ class R3D18(nn.Module):
                         f"leave num_classes unset (got {self.num_classes})")
     if x.ndim != 5:
       raise ValueError(f"R3D18 expects clips [B, T, H, W, C], got shape {tuple(x.shape)}")
-    x = nn.Conv(WIDTHS[0], STEM_KERNEL, strides=STEM_STRIDES, padding=STEM_PADDING,
+    x = nn.Conv(self.widths[0], STEM_KERNEL, strides=STEM_STRIDES, padding=STEM_PADDING,
                 use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT,
                 name="stem_conv")(jnp.asarray(x, self.dtype or jnp.float32))
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                              epsilon=BN_EPSILON, dtype=self.dtype, name="stem_bn")(x))
-    x = basic_stages(x, train, self.bn_momentum, self.dtype)
-    features = jnp.mean(x.astype(jnp.float32), axis=(1, 2, 3))      # [B, 512]
+    x = basic_stages(x, train, self.bn_momentum, self.dtype, self.widths)
+    features = jnp.mean(x.astype(jnp.float32), axis=(1, 2, 3))      # [B, widths[-1]]
     aux = {"features": features, "maps": x}
     if self.return_maps:
       return x, aux

@@ -16,6 +16,7 @@ from typing import Callable, Mapping
 import cv2
 import numpy as np
 
+from mer_jax.baselines import hoof, lbp_top
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import adm, evm, face, flow, jitter, strain, tim
 
@@ -253,6 +254,64 @@ def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   return {"apex": image, "adm": adm.features(flows, recipe["grid"], layout)}
 
 
+def descriptor_clip(frames: np.ndarray, recipe: Mapping, apex_index: int | None
+                    ) -> np.ndarray:
+  """The grey clip a hand-crafted descriptor reads: uint8 `[num_frames, S, S]`.
+
+  The frames onset..offset (window 0, ELRCN's baseline), or the up to
+  `window` frames around the apex that the clip has (ATNet's "frames around
+  the apex frame", 65 there), the face cropped (`face`), made grey, resized
+  to image_size and brought to num_frames by `temporal` ('tim', as the
+  papers' "TIM=10 / 64"), rounded to whole grey levels as TIM images saved
+  to disk are.
+  """
+  if recipe["window"]:
+    apex = len(frames) // 2 if apex_index is None else apex_index
+    half = recipe["window"] // 2
+    frames = frames[max(0, apex - half):apex + half + 1]
+  frames = crop_face(frames, recipe["face"], recipe["image_size"])
+  x = resize(to_gray(frames), recipe["image_size"])[..., 0]              # [T, S, S]
+  x = resample(x, recipe["num_frames"], recipe["temporal"])
+  return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+def _descriptor(compute, recipe: Mapping) -> dict[str, np.ndarray]:
+  """{'features': float32 [D]}; a size the recipe's parameters cannot hold is a ConfigError."""
+  try:
+    return {"features": np.asarray(compute(), np.float32)}
+  except ValueError as e:
+    raise ConfigError(f"config.data.recipe ({recipe['name']}): {e}") from e
+
+
+def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+                     ) -> dict[str, np.ndarray]:
+  """LBP-TOP of the descriptor clip (`descriptor_clip`; baselines/lbp_top.py).
+
+  Recipe fields besides the clip's: radii (R_XY, R_XT, R_YT), points (P),
+  grid (blocks per side, or (rows, cols)), mapping ('nri_uniform': the
+  uniform patterns of Zhao and Pietikainen, 59 bins for P=8).
+  """
+  clip = descriptor_clip(frames, recipe, apex_index)
+  return _descriptor(lambda: lbp_top.features(
+      clip, tuple(recipe["radii"]), recipe["points"], recipe["grid"], recipe["mapping"]), recipe)
+
+
+def hoof_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+                  ) -> dict[str, np.ndarray]:
+  """HOOF of the flows between successive frames of the descriptor clip (baselines/hoof.py).
+
+  Recipe fields besides the clip's: bins (N), grid, binning ('full' or
+  'mirror'), flow ('tvl1' or 'opencv_tvl1', as ATNet's recipe).
+  """
+  if recipe["flow"] not in ATNET_FLOWS:
+    raise ConfigError(f"config.data.recipe.flow={recipe['flow']!r}; expected one of "
+                      f"{ATNET_FLOWS}")
+  clip = descriptor_clip(frames, recipe, apex_index) / np.float32(255)
+  flows = _pair_flows(clip[:-1], clip[1:], recipe["flow"])             # [n - 1, S, S, 2]
+  return _descriptor(lambda: hoof.features(flows, recipe["bins"], recipe["grid"],
+                                           recipe["binning"]), recipe)
+
+
 def resample(frames: np.ndarray, length: int, method: str) -> np.ndarray:
   """Resamples a clip to `length` frames with the named method."""
   if method == "linear":
@@ -271,6 +330,8 @@ RECIPES: dict[str, Recipe] = {
     "mer_rcnn": mer_rcnn,
     "islam": islam,
     "atnet": atnet,
+    "lbp_top": lbp_top_features,
+    "hoof": hoof_features,
 }
 
 

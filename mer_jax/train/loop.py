@@ -19,7 +19,7 @@ import numpy as np
 
 from mer_jax import models
 from mer_jax.data import pipeline, protocols
-from mer_jax.eval import report
+from mer_jax.eval import compare, report
 from mer_jax.errors import ConfigError
 from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained,
                            pretraining, run_dir, selection, sharding)
@@ -38,6 +38,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       `workdir/pretrain`; a sweep's runs share one).
   """
   check_train_config(config.train)
+  compare.check(config.eval.get("compare_runs", ()))
   run_dir.prepare(workdir, config.to_dict())
   imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
   pretraining.check_config(config)
@@ -148,8 +149,13 @@ def placement(config: ml_collections.ConfigDict, model, example, imported):
 
 
 def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
-                  plan: fold_plan.FoldPlan, done: dict, workdir: str) -> dict:
-  """Pools the test predictions of every fold and writes the report (process 0)."""
+                  plan: fold_plan.FoldPlan, done: dict, workdir: str,
+                  selection: str | None = None) -> dict:
+  """Pools the test predictions of every fold and writes the report (process 0).
+
+  `selection`: how each fold's model was chosen, as the report names it
+  (default `config.train.selection`).
+  """
   preds = np.full(len(data.samples), -1, np.int64)
   fold_of = [""] * len(data.samples)
   for fold in plan.folds:
@@ -166,7 +172,8 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
                 monitor_subjects=sorted({protocols.subject_id(data.samples[i]) for i in monitor}),
                 **done[info["name"]].summary())
   protocol = {"name": config.protocol.name, "label_scheme": config.data.label_scheme,
-              "num_folds": len(plan.folds), "selection": config.train.selection,
+              "num_folds": len(plan.folds),
+              "selection": selection or config.train.selection,
               "datasets": list(config.data.datasets)}
   idx = np.flatnonzero(tested)
   results = report.build_results(
@@ -182,7 +189,8 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
                                 history=history,
                                 fold_mean_row=config.eval.get("fold_mean_row", False),
                                 paper_table=grid.to_dict() if grid else None,
-                                row_name=config.eval.get("row_name", "") or "ours")
+                                row_name=config.eval.get("row_name", "") or "ours",
+                                others=compare.load(config.eval.get("compare_runs", ())))
     print(table, flush=True)
     if data.excluded:
       repaired = sum(e.repaired for e in data.excluded)

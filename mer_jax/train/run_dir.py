@@ -16,9 +16,10 @@ from typing import Any, Mapping
 from mer_jax.errors import ConfigError
 
 # Speed and memory only: remat recomputes the same values; microbatches give the
-# same update up to float rounding.
+# same update up to float rounding; compare_runs only adds rows to the report.
 RESUMABLE_FIELDS = ("protocol.folds_in_parallel", "train.checkpoint_every_epochs",
-                    "train.progress_bar", "train.microbatches", "model.remat")
+                    "train.progress_bar", "train.microbatches", "model.remat",
+                    "eval.compare_runs")
 
 
 def prepare(workdir: str, config: Mapping[str, Any]) -> None:

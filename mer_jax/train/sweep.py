@@ -11,7 +11,8 @@ Each run trains in `workdir/<name>` as a run of its own (resumed by itself,
 its own results.md); the data is loaded once when no run changes
 `config.data`, and the pre-training stage is shared (`workdir/pretrain`).
 At the end `workdir/comparison.md` lists every run's metrics, over the whole
-set and per dataset, beside the paper's table (`config.eval.paper_table`).
+set and per dataset, and those of the finished runs in
+`config.eval.compare_runs`, beside the paper's table (`config.eval.paper_table`).
 An empty `runs` (or no `sweep` section) is a plain single run.
 """
 
@@ -22,11 +23,12 @@ from typing import Any, Sequence
 
 import ml_collections
 
+from mer_jax import experiment
 from mer_jax.data import pipeline
 from mer_jax.errors import ConfigError
-from mer_jax.eval import paper_table
+from mer_jax.eval import compare, paper_table
 from mer_jax.eval.report import write_atomic
-from mer_jax.train import loop, run_dir
+from mer_jax.train import run_dir
 
 COMPARISON = "comparison.md"
 
@@ -71,8 +73,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict]:
   results = {}
   for name, cfg in configs.items():
     print(f"\n## Run '{name}' ({len(results) + 1}/{len(configs)})\n", flush=True)
-    results[name] = loop.train_and_evaluate(cfg, os.path.join(workdir, name), data=shared,
-                                            pretrain_dir=os.path.join(workdir, "pretrain"))
+    results[name] = experiment.run(cfg, os.path.join(workdir, name), data=shared,
+                                   pretrain_dir=os.path.join(workdir, "pretrain"))
   table = comparison(config, results)
   write_atomic(os.path.join(workdir, COMPARISON), table.encode("utf-8"))
   print("\n" + table, flush=True)
@@ -80,9 +82,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict]:
 
 
 def comparison(config: ml_collections.ConfigDict, results: dict[str, dict]) -> str:
-  """Every run's row beside the paper's table (or alone, in the same layout)."""
+  """Every run's row, and those of `config.eval.compare_runs`, beside the paper's table."""
   paper = config.eval.get("paper_table")
   ours = {f"{name} (ours)": paper_table.our_row(r) for name, r in results.items()}
+  others = compare.load(config.eval.get("compare_runs", ()))
+  ours.update({name: paper_table.our_row(r) for name, r in others.items()})
   first = next(iter(results.values()))
   protocol = first["protocol"]
   heading = (f"### Comparison — protocol `{protocol['name']}`, labels "

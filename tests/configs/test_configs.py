@@ -5,6 +5,7 @@ import pathlib
 import pytest
 
 from mer_jax import config_files, models
+from mer_jax.baselines import svm
 from mer_jax.data import labels
 from mer_jax.preprocess import recipes
 from mer_jax.train import selection
@@ -12,6 +13,8 @@ from mer_jax.train import selection
 CONFIGS = sorted((pathlib.Path(__file__).resolve().parents[2] / "configs").glob("*.py"))
 SECTIONS = ("seed", "data", "protocol", "model_name", "model", "optim", "schedule", "train",
             "eval")
+BASELINES = ("lbp_top", "hoof")  # An SVM on descriptors: no model, optimiser or training.
+BASELINE_SECTIONS = ("seed", "data", "protocol", "classifier", "eval")
 
 
 def load(path: pathlib.Path, variant: str | None):
@@ -26,12 +29,16 @@ def test_there_are_configs():
 @pytest.mark.parametrize("variant", [None, "demo", "smoke"])
 def test_config_loads_with_known_names(path, variant):
   c = load(path, variant)
-  for section in SECTIONS:
+  baseline = path.stem in BASELINES
+  for section in BASELINE_SECTIONS if baseline else SECTIONS:
     assert section in c, f"{path.name}:{variant} lacks config.{section}"
-  assert c.model_name in models.MODELS
+  if baseline:
+    assert c.classifier.kernel in svm.KERNELS
+  else:
+    assert c.model_name in models.MODELS
+    assert c.train.selection in selection.MODES
   assert c.data.recipe.name in recipes.RECIPES
   assert c.data.label_scheme in labels.SCHEMES
-  assert c.train.selection in selection.MODES
   assert "synthetic" in c.data.roots  # Every dataset root is a field to override.
 
 
@@ -39,7 +46,8 @@ def test_config_loads_with_known_names(path, variant):
 def test_demo_and_smoke_use_the_built_in_data_and_paper_does_not_select_on_test(path):
   for variant in ("demo", "smoke"):
     assert load(path, variant).data.datasets == ("synthetic",)
-  assert load(path, None).train.selection != "oracle"
+  if path.stem not in BASELINES:
+    assert load(path, None).train.selection != "oracle"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
@@ -143,3 +151,26 @@ def test_r3d_convlstm_ae_paper_settings(repo_root):
       accuracy=0.973, uar=0.971, uf1=0.966)
   strat = load(path, "stratified5")
   assert (strat.protocol.name, strat.protocol.k) == ("stratified_kfold", 5)
+
+
+def test_baseline_configs_run_the_papers_settings_beside_their_rows(repo_root):
+  lbp = repo_root / "configs" / "lbp_top.py"
+  cde = load(lbp, "megc2019_cde")
+  assert cde.classifier.kernel == "poly" and cde.classifier.degree == 2
+  assert cde.data.recipe.window == 65 and cde.data.label_scheme == "megc2019"
+  assert [name for name, _ in cde.sweep.runs] == ["p4_tim10", "p8_tim10", "p4_tim64", "p8_tim64"]
+  assert sorted(cde.eval.paper_table) == sorted(
+      f"LBP-TOP {{3,3,3,{p}}} TIM={t} (paper)" for p in (4, 8) for t in (10, 64))
+  one = load(lbp, "megc2019_hde,p8,tim64")
+  assert not one.sweep.runs and one.protocol.name == "leave_one_dataset_out"
+  assert (one.data.recipe.points, one.data.recipe.num_frames) == (8, 64)
+  casme2 = load(lbp, None)
+  assert casme2.classifier.kernel == "linear" and casme2.classifier.C == 1e4
+  assert casme2.data.recipe.window == 0 and "LBP-TOP (ELRCN Table I)" in casme2.eval.paper_rows
+  hoof = load(repo_root / "configs" / "hoof.py", "megc2019_cde,n4")
+  assert hoof.data.recipe.name == "hoof" and "points" not in hoof.data.recipe
+  assert [name for name, _ in hoof.sweep.runs] == ["n4_tim10", "n4_tim64"]
+  assert all(row.startswith("HOOF") for row in hoof.eval.paper_table)
+  hde = load(repo_root / "configs" / "hoof.py", "megc2018_hde")
+  assert hde.data.to_dict()["datasets"] == ("casme2", "samm") and hde.eval.fold_mean_row
+  assert "HOOF (ELRCN Table III, MEGC 2018 organisers)" in hde.eval.paper_rows

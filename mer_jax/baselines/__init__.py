@@ -1,0 +1,1 @@
+"""Hand-crafted baselines: LBP-TOP and HOOF features, SVM classifiers."""
