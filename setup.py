@@ -10,7 +10,7 @@ INSTALL_REQUIRES = [
     "jax>=0.10.2,<0.12",
     "flax>=0.10.4,<0.13",
     "optax>=0.2.4,<0.3",
-    "orbax-checkpoint>=0.11,<0.13",
+    "orbax-checkpoint>=0.12,<0.13",  # 0.11.0 does not import with jax 0.10.2
     "ml-collections>=1.0,<2",
     "absl-py>=2.0,<3",
     "numpy>=1.26,<3",
@@ -39,6 +39,10 @@ EXTRAS_REQUIRE = {
         "pytest>=8,<10",
         # LBP codes per plane (tests/baselines/test_lbp_top.py).
         "scikit-image>=0.22,<1",
+        # Runs notebooks/colab_tpu.ipynb on a CPU kernel (tests/test_notebook.py).
+        "nbclient>=0.10,<1",
+        "nbformat>=5.9,<6",
+        "ipykernel>=6.29,<8",
         # PyTorch reference for layers and weight import; ==2.13.0 because this machine image
         # ships that CPU wheel (pip's find-links), a looser pin pulls the CUDA build.
         "torch==2.13.0",

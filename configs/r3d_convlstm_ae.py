@@ -119,12 +119,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if variant == "tiny":
     c.data.synthetic.update(num_subjects=4, clips_per_subject=4, image_size=32)
     c.data.recipe.update(image_size=32, num_frames=4)
-    c.model.hidden = (4, 4, 4, 4)
+    c.model.update(hidden=(4, 4, 4, 4), backbone_widths=(8, 16, 32, 64))
     # One fold at a time: XLA:CPU runs vmapped (grouped) 3-D convolutions slowly.
     c.protocol.update(name="subject_kfold", k=2, folds_in_parallel=1)
     c.train.update(num_epochs=2, batch_size=4, val_fraction=0.34, progress_bar=False)
     c.eval.batch_size = 4
-    # The stage compiles the whole 3-D network once more (~50 s on a CPU); the
-    # test suite checks it on a small model (tests/train/test_sweep_and_pretraining.py).
-    c.pretrain.source = ""
+    c.pretrain.update(num_epochs=1, batch_size=4)
+    c.pretrain.synthetic.update(num_subjects=2, clips_per_subject=4, image_size=32)
   return c

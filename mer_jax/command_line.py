@@ -1,8 +1,8 @@
 """How mer_jax's commands report bad input: one line on stderr, exit status 2.
 
-Shared by `mer_jax.main`, `mer_jax.gradcam` and the data tools: absl
-flag mistakes and `--config.x=y` overrides that do not fit the config become
-one readable line instead of a traceback.
+Shared by `mer_jax.main`, `mer_jax.gradcam`, `mer_jax.predict` and the data
+tools: absl flag mistakes and `--config.x=y` overrides that do not fit the
+config become one readable line instead of a traceback.
 """
 
 import logging as py_logging

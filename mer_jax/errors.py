@@ -20,3 +20,7 @@ class DataError(MerError):
 
 class ProtocolError(MerError):
   """A cross-validation protocol cannot be built from the samples given."""
+
+
+class FaceNotFoundError(DataError):
+  """Face alignment found no face in a clip's onset frame."""

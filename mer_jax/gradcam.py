@@ -14,7 +14,6 @@ there is no grey one), and prints where it went.
 
 from __future__ import annotations
 
-import json
 import os
 
 from absl import app, flags
@@ -30,7 +29,7 @@ from mer_jax.data import pipeline, protocols  # noqa: E402
 from mer_jax.errors import ConfigError, MerError  # noqa: E402
 from mer_jax.eval import gradcam  # noqa: E402
 from mer_jax.preprocess import recipes  # noqa: E402
-from mer_jax.train import checkpoint  # noqa: E402
+from mer_jax.train import checkpoint, run_dir  # noqa: E402
 
 # The models with a VGG conv5_3 to explain.
 EXPLAINABLE_MODELS = ("elrcn_se", "elrcn_te", "elrcn_spatial_only", "vgg16")
@@ -41,16 +40,6 @@ _SAMPLE = flags.DEFINE_string("sample", None, "Sample key 'dataset/subject/clip'
 _CLASS = flags.DEFINE_string("class_name", "", "Class to explain; default: the predicted one.")
 _OUTPUT = flags.DEFINE_string("output", "", "PNG path; default DIR/gradcam/<sample>.png.")
 flags.mark_flags_as_required(["workdir", "sample"])
-
-
-def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-  """The resolved config a run saved in `workdir/config.json`."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise ConfigError(f"{path} does not exist; --workdir must be a directory that "
-                      "`python -m mer_jax.main` has run in")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
 
 
 def find_sample(data: pipeline.ExperimentData, key: str) -> int:
@@ -106,7 +95,7 @@ def save_figure(path: str, maps: dict, frames: np.ndarray, title: str) -> None:
 
 def explain(workdir: str, key: str, class_name: str = "", output: str = "") -> str:
   """Writes the Grad-CAM figure of sample `key` of the run in `workdir`; returns its path."""
-  config = load_run_config(workdir)
+  config = run_dir.load_config(workdir)
   if config.model_name not in EXPLAINABLE_MODELS:
     raise ConfigError(f"the run in {workdir} trained {config.model_name!r}; Grad-CAM explains "
                       f"the VGG-based models {EXPLAINABLE_MODELS} (their conv5_3)")

@@ -1,16 +1,15 @@
 """3D ResNet + Conv-LSTM auto-encoder end to end on the built-in data (`:tiny`).
 
-The tiny run exercises the tripled training set (flip / rotate), the weighted
+The tiny run (a narrow r3d_18) exercises the whole-model pre-training stage
+on built-in clips, the tripled training set (flip / rotate), the weighted
 random sampler, the class-weighted loss, reduce-on-plateau and early stopping
-on validation subjects, and reports beside the paper's Table 3 rows (the
-whole-model pre-training stage is tested on a small model in
-tests/train/test_sweep_and_pretraining.py).
+on validation subjects, and reports beside the paper's Table 3 rows.
 """
 
 import json
 
 from mer_jax import config_files
-from mer_jax.train import loop
+from mer_jax.train import loop, pretraining
 
 
 def test_tiny_run_reports_every_sample_beside_table_3(repo_root, tmp_path):
@@ -27,4 +26,6 @@ def test_tiny_run_reports_every_sample_beside_table_3(repo_root, tmp_path):
   table = (tmp_path / "run" / "results.md").read_text()
   assert "| Ours (paper, Table 3, LOSO) | 0.9660 | 0.9710 | 0.9730 | – |" in table
   assert results["config"]["augment"]["name"] == "flip_rotate"
+  stage = json.loads((tmp_path / "run" / "pretrain" / pretraining.SUMMARY).read_text())
+  assert len(stage["train_loss"]) == config.pretrain.num_epochs and stage["n_train"] > 0
 

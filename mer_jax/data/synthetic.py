@@ -10,6 +10,7 @@ illumination flicker and sensor noise drawn independently of the label.
   data = generate(SyntheticSpec(num_subjects=4))
   native.write_native(data, '/tmp/synth')     # see mer_jax.data.native
   samples = native.load_native('/tmp/synth')  # Sample.frame_paths filled
+  video.write_video(data.videos[0], 'clip.avi', fps=200)  # mer_jax.preprocess.video
 
 CLI: python -m mer_jax.data.synthetic --out=/tmp/synth --subjects=12
 (writes the native layout: annotations.csv + <subject>/<clip>/img<N>.png)

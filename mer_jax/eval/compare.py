@@ -54,9 +54,11 @@ def load(workdirs: Sequence[str]) -> dict[str, dict]:
 
 def format_comparison(ours: Mapping[str, Any], others: Mapping[str, Mapping[str, Any]],
                       row_name: str) -> str:
-  """Our row, then each other run's, over the whole set and each dataset."""
-  rows = {row_name: paper_table.our_row(ours)}
-  rows.update({name: paper_table.our_row(r) for name, r in others.items()})
+  """Our row, then each other run's, over the whole set and each dataset (if several)."""
+  runs = {row_name: ours, **others}
+  rows = {name: paper_table.our_row(r) for name, r in runs.items()}
+  if all(len(r.get("per_dataset", {})) <= 1 for r in runs.values()):
+    rows = {name: {"all": row["all"]} for name, row in rows.items()}  # 'all' is that dataset
   mismatched = [name for name, r in others.items()
                 if r.get("protocol", {}).get("name") != ours.get("protocol", {}).get("name")
                 or r.get("class_names") != ours.get("class_names")]

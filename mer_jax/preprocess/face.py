@@ -34,7 +34,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from mer_jax.errors import ConfigError, DataError
+from mer_jax.errors import ConfigError, FaceNotFoundError
 
 Box = tuple[int, int, int, int]  # (x, y, w, h) in pixels
 Point = tuple[float, float]  # (x, y) in pixels
@@ -274,7 +274,7 @@ def estimate_alignment(frame: np.ndarray, size: int, method: str = "haar",
 
   Raises:
     ConfigError: unknown method, or 'dlib' without the `mer_jax[faces]` extra.
-    DataError: no face in the frame.
+    FaceNotFoundError (a DataError): no face in the frame.
   """
   if method not in ("haar", "dlib"):
     raise ConfigError(f"face alignment method={method!r}; expected 'haar' or 'dlib'")
@@ -282,8 +282,8 @@ def estimate_alignment(frame: np.ndarray, size: int, method: str = "haar",
     _dlib_predictor()  # a missing extra is reported before any detection
   box = detect(frame)
   if box is None:
-    raise DataError(f"no face found in the onset frame ({np.shape(frame)}) by the Haar "
-                    f"cascade {FACE_CASCADE}")
+    raise FaceNotFoundError(f"no face found in the onset frame ({np.shape(frame)}) by the "
+                            f"Haar cascade {FACE_CASCADE}")
   if method == "dlib":
     eyes = eye_centres(landmarks(frame, box))
   else:
@@ -307,7 +307,7 @@ def align_clip(frames: np.ndarray, size: int, method: str = "haar", margin: floa
     uint8 [T, size, size, C].
 
   Raises:
-    DataError: no face in the onset frame.
+    FaceNotFoundError (a DataError): no face in the onset frame.
     ConfigError: see `estimate_alignment`.
   """
   frames = np.asarray(frames)

@@ -13,6 +13,7 @@ import os
 import re
 from typing import Any
 
+import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
@@ -38,16 +39,36 @@ def find_fold(workdir: str, fold_index: int) -> tuple[str, int]:
                     "has this fold been trained?")
 
 
+def restore_selected(directory: str) -> Any:
+  """The selected ('best') params and batch statistics of every fold of a group checkpoint.
+
+  Each leaf keeps the group's leading fold axis; `take_fold` picks one fold.
+  The checkpoint is read as numpy arrays on the host, so a run trained on
+  one set of devices (an accelerator mesh) is read on any other (a laptop's
+  CPU); restoring with the saved shardings needs the same devices.
+  """
+  manager = ocp.CheckpointManager(directory, item_handlers=ocp.PyTreeCheckpointHandler())
+  try:
+    step = manager.latest_step()
+    if step is None:
+      raise ConfigError(f"{directory} holds no complete checkpoint")
+    metadata = manager.item_metadata(step)
+    metadata = getattr(metadata, "tree", metadata)  # orbax 0.12 wraps the tree, 0.11 does not
+    as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), metadata)
+    tree = manager.restore(step, args=ocp.args.PyTreeRestore(restore_args=as_numpy))
+  finally:
+    manager.close()
+  return {"params": tree["best"]["params"], "batch_stats": tree["best"].get("batch_stats") or {}}
+
+
+def take_fold(variables: Any, position: int) -> Any:
+  """The variables of the fold at `position` of `restore_selected`'s stacked tree."""
+  return {name: _take(tree, position) for name, tree in variables.items()}
+
+
 def restore_selected_params(directory: str, position: int) -> Any:
   """The selected ('best') params of the fold at `position` of a group checkpoint."""
-  manager = ocp.CheckpointManager(directory)
-  step = manager.latest_step()
-  if step is None:
-    raise ConfigError(f"{directory} holds no complete checkpoint")
-  tree = manager.restore(step, args=ocp.args.StandardRestore())
-  manager.close()
-  return {"params": _take(tree["best"]["params"], position),
-          "batch_stats": _take(tree["best"].get("batch_stats") or {}, position)}
+  return take_fold(restore_selected(directory), position)
 
 
 def _take(tree: Any, position: int) -> Any:

@@ -199,7 +199,8 @@ def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | No
                   {"train": len(train_idx), "monitor": eval_chunk,
                    "test": round_up(max(1, len(held)), eval_chunk)})
   augment = augmentation.make(cfg.get("augment"))
-  steps = math.ceil(len(train_idx) / cfg.batch_size)
+  # One epoch visits every (clip, variant) pair, as the folds' (loop.epoch_steps).
+  steps = math.ceil(len(train_idx) * augment.copies / cfg.batch_size)
   into = tuple(config.pretrained.into) if imported is not None else ()
   engine = FoldEngine(
       model, optim.make_optimizer(cfg.optim, cfg.schedule, steps), sharding.make_mesh(1),

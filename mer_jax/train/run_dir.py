@@ -1,5 +1,8 @@
 """The run directory: checked writable, holds the resolved config, refuses a foreign run.
 
+`load_config` reads that config back for the tools that use a finished run
+(`mer_jax.gradcam`, `mer_jax.predict`).
+
 Re-running a command with the same `--workdir` resumes it; re-running with a
 different experiment in a used workdir would silently mix two runs, so it is
 an error that names the fields that differ. Fields that only change how fast
@@ -12,6 +15,8 @@ import json
 import os
 import tempfile
 from typing import Any, Mapping
+
+import ml_collections
 
 from mer_jax.errors import ConfigError
 
@@ -42,6 +47,16 @@ def prepare(workdir: str, config: Mapping[str, Any]) -> None:
           f"{', '.join(differing)}); use a new --workdir, or delete this one to start over")
   with open(path, "w") as f:
     json.dump(resolved, f, indent=2, sort_keys=True)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The resolved config a run saved in `workdir/config.json`."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise ConfigError(f"{path} does not exist; --workdir must be a directory that "
+                      "`python -m mer_jax.main` has run in")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
 
 
 def diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
