@@ -105,8 +105,9 @@ def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None
     write_atomic(path, json.dumps(summary, indent=2).encode("utf-8"))
   with open(path) as f:
     summary = json.load(f)
-  print(f"pre-training ({config.pretrain.source}): {summary['n_train']} images of classes "
-        f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out images "
+  unit = "clips" if config.pretrain.get("stage", "spatial") == "model" else "images"
+  print(f"pre-training ({config.pretrain.source}): {summary['n_train']} {unit} of classes "
+        f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out {unit} "
         f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
   found = checkpoint.restore_selected_params(checkpoint.group_dir(directory, [0]), 0)
   if config.pretrain.get("stage", "spatial") == "model":
