@@ -6,19 +6,38 @@ SVM, experiment.py), or every run of the config's sweep side by side
 (train/sweep.py). Errors caused by the input (an unknown config field, a
 missing dataset, an unwritable workdir) are printed as one clear message,
 without a traceback, and exit with status 2.
+
+`--multihost` (or MER_JAX_MULTIHOST=1) runs one experiment over several
+processes (multihost.py): every process runs the same command; the
+coordinator, process count and id are detected on Slurm and Cloud TPU, or
+given by the flags below (launch/ has scripts for each case).
 """
+
+import os
 
 from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from mer_jax import command_line, experiment
+from mer_jax import command_line, experiment, multihost
 from mer_jax.errors import MerError
 from mer_jax.train import sweep
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/elrcn_se.py:demo.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and reports.")
+_MULTIHOST = flags.DEFINE_bool(
+    "multihost", os.environ.get("MER_JAX_MULTIHOST", "") not in ("", "0"),
+    "Join the other processes of a multi-process run (jax.distributed.initialize) before "
+    "anything else; default from the MER_JAX_MULTIHOST environment variable.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "With --multihost: host:port of process 0 (default: detected "
+    "from Slurm / Cloud TPU).")
+_NUM_PROCESSES = flags.DEFINE_integer(
+    "num_processes", None, "With --multihost: the number of processes (default: detected).")
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "With --multihost: this process's index, 0..num_processes-1 "
+    "(default: detected).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -26,6 +45,11 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   command_line.quiet_library_logs()
+  if _MULTIHOST.value:
+    multihost.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  elif _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value is not None:
+    command_line.fail("--coordinator_address, --num_processes and --process_id need "
+                      "--multihost")
   logging.info("JAX %s, process %d/%d, devices: %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
   try:

@@ -28,6 +28,7 @@ def run_main(repo_root, *args, timeout=300):
     (["--config.train.selection=best_on_test"], "config.train.selection='best_on_test'"),
     (["--config.train.val_fraction=1.5"], "config.train.val_fraction must be in (0, 1)"),
     (["--config.data.synthetic.clips_per_subject=0"], "need >= 1 subject and clip"),
+    (["--process_id=1", "--num_processes=2"], "--process_id need --multihost"),
 ])
 def test_bad_input_is_one_clear_line(repo_root, tmp_path, args, message):
   out = run_main(repo_root, SMOKE, f"--workdir={tmp_path / 'run'}", *args)

@@ -28,6 +28,7 @@ from absl import logging
 import numpy as np
 import tqdm
 
+from mer_jax import multihost
 from mer_jax.data import builders
 from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
@@ -127,11 +128,14 @@ def uses_cache(name: str, data_cfg: Mapping) -> bool:
 
 def load_prepared(name: str, data_cfg: Mapping
                   ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
-  """Dataset `name` preprocessed by `data.recipe`, built into the cache if missing."""
+  """Dataset `name` preprocessed by `data.recipe`, built into the cache if missing.
+
+  In a multi-host run process 0 builds a missing cache; the others read it after.
+  """
   options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
-  return builders.load_prepared(name, data_cfg["roots"][name], data_cfg["recipe"],
-                                os.path.expanduser(data_cfg["cache_dir"]), options,
-                                data_cfg["apex"])
+  return multihost.primary_first(f"prepare {name}", lambda: builders.load_prepared(
+      name, data_cfg["roots"][name], data_cfg["recipe"],
+      os.path.expanduser(data_cfg["cache_dir"]), options, data_cfg["apex"]))
 
 
 def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mer_jax import multihost
 from mer_jax.train import augmentation, optim, sharding, steps
 from mer_jax.train.state import TrainState, create_train_state
 
@@ -46,8 +47,8 @@ class FoldEngine:
     """
     fs, rep = sharding.fold_sharding(mesh), sharding.replicated(mesh)
     self.mesh = mesh
-    self.data = jax.device_put(dict(data), rep)
-    self._start_tree = None if start_tree is None else jax.device_put(start_tree, rep)
+    self.data = multihost.put(dict(data), rep)
+    self._start_tree = None if start_tree is None else multihost.put(start_tree, rep)
     augment = augment or augmentation.none()
     example = augmentation.example_input(augment, data["inputs"])
 
@@ -94,8 +95,8 @@ class FoldEngine:
     return self._init(keys, self._start_tree)
 
   def put(self, tree: Any) -> Any:
-    """Places host arrays with a leading fold axis on the mesh."""
-    return jax.device_put(tree, self._fs)
+    """Places host arrays with a leading fold axis on the mesh (of every process)."""
+    return multihost.put(tree, self._fs)
 
   def train_epoch(self, states: TrainState, folds: Mapping[str, jax.Array], keys: jax.Array,
                   active: np.ndarray) -> tuple[TrainState, dict[str, np.ndarray]]:
@@ -104,11 +105,11 @@ class FoldEngine:
     The epoch runs as `steps_per_epoch / steps_per_call` compiled calls (one
     on accelerators; one per step on the CPU, see `steps.steps_per_call`).
     """
-    active, m = self.put(jnp.asarray(active)), None
+    active, m = self.put(np.asarray(active)), None
     for first in range(0, self._steps_per_epoch, self._steps_per_call):
-      states, part = self._train(states, folds, self.data, keys, active, jnp.int32(first))
+      states, part = self._train(states, folds, self.data, keys, active, np.int32(first))
       m = part if m is None else jax.tree.map(jnp.add, m, part)
-    m = jax.device_get(m)
+    m = multihost.to_host(m)
     count = np.maximum(m["count"], 1.0)
     return states, {"loss": m["loss_sum"] / count, "accuracy": m["correct"] / count}
 
@@ -116,11 +117,11 @@ class FoldEngine:
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per-fold mean loss [F] and logits [F, M, C] on the index sets `idx` [F, M]."""
     loss, logits = self._evaluate(states, idx, n, self.data)
-    return np.asarray(jax.device_get(loss)), np.asarray(jax.device_get(logits))
+    return multihost.to_host(loss), multihost.to_host(logits)
 
   def set_lr_scale(self, states: TrainState, scale: np.ndarray) -> TrainState:
     """States with each fold's reduce-on-plateau multiplier set to `scale[f]`."""
-    return self._set_lr_scale(states, self.put(jnp.asarray(scale, jnp.float32)))
+    return self._set_lr_scale(states, self.put(np.asarray(scale, np.float32)))
 
   def select(self, take_new: np.ndarray, new: TrainState, old: TrainState | None = None
              ) -> TrainState:
@@ -131,4 +132,4 @@ class FoldEngine:
     """
     if old is None:
       return self._first_selection(new)
-    return self._select(self.put(jnp.asarray(take_new)), new, old)
+    return self._select(self.put(np.asarray(take_new)), new, old)

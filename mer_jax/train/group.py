@@ -12,6 +12,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
+from mer_jax import multihost
 from mer_jax.train import checkpoint
 from mer_jax.train import fold_plan as fold_plan_lib
 from mer_jax.train.checkpoint import GroupCheckpointer
@@ -82,7 +83,8 @@ class GroupRunner:
     g = ids[0] // self.group_size + 1
     bar = tqdm.trange(start, cfg.num_epochs, initial=start, total=cfg.num_epochs,
                       desc=f"folds {g}/{self.plan.num_groups(self.group_size)}",
-                      unit="epoch", disable=not cfg.progress_bar, leave=False)
+                      unit="epoch", disable=not (cfg.progress_bar and multihost.is_primary()),
+                      leave=False)
     for epoch in bar:
       if not sel.active.any():
         break

@@ -13,11 +13,10 @@ import math
 import os
 
 from absl import logging
-import jax
 import ml_collections
 import numpy as np
 
-from mer_jax import models
+from mer_jax import models, multihost
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import compare, report
 from mer_jax.errors import ConfigError
@@ -163,6 +162,7 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
     preds[o.test_indices] = o.predictions
     for i in o.test_indices:
       fold_of[i] = fold.name
+  multihost.check_same(preds, "the test predictions")
   tested = preds >= 0  # Every protocol tests each sample once; keep it honest anyway.
   folds = protocols.describe_folds(data.samples, plan.folds)
   for info, train, monitor in zip(folds, plan.train, plan.monitor):
@@ -182,7 +182,7 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
       fold_names=[fold_of[i] for i in idx], folds=folds)
   results["excluded"] = [{"sample": e.key, "reason": e.reason, "repaired": e.repaired}
                          for e in data.excluded]
-  if jax.process_index() == 0:
+  if multihost.is_primary():
     history = {name: o.history for name, o in done.items()}
     grid = config.eval.get("paper_table")
     table = report.write_report(workdir, results, paper_rows=config.eval.paper_rows.to_dict(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-import jax
+from mer_jax import multihost
 
 
 class MetricWriter:
@@ -17,7 +17,7 @@ class MetricWriter:
 
   def __init__(self, workdir: str, enabled: bool = True):
     self._dir = os.path.join(workdir, "tensorboard")
-    self._enabled = enabled and jax.process_index() == 0
+    self._enabled = enabled and multihost.is_primary()
     self._writer = None
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from mer_jax import multihost
+
 
 @dataclasses.dataclass
 class FoldOutcome:
@@ -40,7 +42,12 @@ def path_of(workdir: str, name: str) -> str:
 
 
 def save(workdir: str, outcome: FoldOutcome) -> None:
-  """Writes the outcome atomically (a killed run never leaves half a file)."""
+  """Writes the outcome atomically (a killed run never leaves half a file).
+
+  Process 0 writes; the other processes of a multi-host run hold the same outcome.
+  """
+  if not multihost.is_primary():
+    return
   path = path_of(workdir, outcome.name)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path + ".tmp", "w") as f:

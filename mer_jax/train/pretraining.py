@@ -45,7 +45,7 @@ from absl import logging
 import ml_collections
 import numpy as np
 
-from mer_jax import models
+from mer_jax import models, multihost
 from mer_jax.data import image_folder, pipeline, synthetic, video_folder
 from mer_jax.data import labels as labels_lib
 from mer_jax.data.sample import Sample
@@ -102,13 +102,16 @@ def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None
   path = os.path.join(directory, SUMMARY)
   if not os.path.exists(path):
     summary = train(config, imported, directory)
-    write_atomic(path, json.dumps(summary, indent=2).encode("utf-8"))
+    if multihost.is_primary():
+      write_atomic(path, json.dumps(summary, indent=2).encode("utf-8"))
+    multihost.sync("pre-training: summary written")
   with open(path) as f:
     summary = json.load(f)
   unit = "clips" if config.pretrain.get("stage", "spatial") == "model" else "images"
-  print(f"pre-training ({config.pretrain.source}): {summary['n_train']} {unit} of classes "
-        f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out {unit} "
-        f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
+  if multihost.is_primary():
+      print(f"pre-training ({config.pretrain.source}): {summary['n_train']} {unit} of classes "
+          f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out {unit} "
+          f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
   found = checkpoint.restore_selected_params(checkpoint.group_dir(directory, [0]), 0)
   if config.pretrain.get("stage", "spatial") == "model":
     return found

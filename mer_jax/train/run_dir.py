@@ -18,7 +18,9 @@ from typing import Any, Mapping
 
 import ml_collections
 
+from mer_jax import multihost
 from mer_jax.errors import ConfigError
+from mer_jax.eval.report import write_atomic
 
 # Speed and memory only: remat recomputes the same values; microbatches give the
 # same update up to float rounding; compare_runs only adds rows to the report.
@@ -45,8 +47,8 @@ def prepare(workdir: str, config: Mapping[str, Any]) -> None:
       raise ConfigError(
           f"--workdir={workdir} holds a run with a different config (fields "
           f"{', '.join(differing)}); use a new --workdir, or delete this one to start over")
-  with open(path, "w") as f:
-    json.dump(resolved, f, indent=2, sort_keys=True)
+  if multihost.is_primary():  # Every process checks; one writes (the same config).
+    write_atomic(path, json.dumps(resolved, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import ml_collections
 
-from mer_jax import experiment
+from mer_jax import experiment, multihost
 from mer_jax.data import pipeline
 from mer_jax.errors import ConfigError
 from mer_jax.eval import compare, paper_table
@@ -72,12 +72,14 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict]:
     shared = pipeline.load_experiment_data(config.data)
   results = {}
   for name, cfg in configs.items():
-    print(f"\n## Run '{name}' ({len(results) + 1}/{len(configs)})\n", flush=True)
+    if multihost.is_primary():
+      print(f"\n## Run '{name}' ({len(results) + 1}/{len(configs)})\n", flush=True)
     results[name] = experiment.run(cfg, os.path.join(workdir, name), data=shared,
                                    pretrain_dir=os.path.join(workdir, "pretrain"))
   table = comparison(config, results)
-  write_atomic(os.path.join(workdir, COMPARISON), table.encode("utf-8"))
-  print("\n" + table, flush=True)
+  if multihost.is_primary():
+    write_atomic(os.path.join(workdir, COMPARISON), table.encode("utf-8"))
+    print("\n" + table, flush=True)
   return results
 
 
