@@ -34,6 +34,8 @@ EXTRAS_REQUIRE = {
         "dlib-bin>=19.24.2,<21",
         "face-recognition-models>=0.3.0,<0.4",
     ],
+    # Cloud TPU VMs (launch/tpu_vm.sh): jax with libtpu, same bounds as install_requires.
+    "tpu": ["jax[tpu]>=0.10.2,<0.12"],
     # Independent references the tests compare against.
     "test": [
         "pytest>=8,<10",
@@ -45,6 +47,12 @@ EXTRAS_REQUIRE = {
         "ipykernel>=6.29,<8",
         # PyTorch reference for layers and weight import; ==2.13.0 because this machine image
         # ships that CPU wheel (pip's find-links), a looser pin pulls the CUDA build.
+        "torch==2.13.0",
+    ],
+    # The benchmark suite's PyTorch side (python -m benchmarks.run; benchmarks/torch_models.py).
+    "bench": [
+        # ==2.13.0 because this machine image ships that CPU wheel (pip's find-links), a looser
+        # pin pulls the CUDA build. On a GPU machine install the CUDA build that matches it.
         "torch==2.13.0",
     ],
 }

@@ -15,15 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import json
-import statistics
-import time
 
 from absl import app, flags
 import jax
-import numpy as np
 
-from mer_jax import config_files
-from mer_jax.data import synthetic
+from benchmarks.preprocessing import make_clip, recipe_of, seconds_per_clip
 from mer_jax.preprocess import recipes
 
 _FRAMES = flags.DEFINE_integer("frames", 67, "Frames in the clip (onset..offset).")
@@ -34,30 +30,6 @@ _JSON = flags.DEFINE_string("json", "", "Also write the figures to this JSON fil
 SETTINGS = (("lbp_top", "p4_tim10"), ("lbp_top", "p8_tim10"), ("lbp_top", "p4_tim64"),
             ("lbp_top", "p8_tim64"), ("hoof", "n4_tim10"), ("hoof", "n8_tim10"),
             ("hoof", "n4_tim64"), ("hoof", "n8_tim64"))
-
-
-def make_clip(frames: int, side: int) -> np.ndarray:
-  """One synthetic clip, uint8 `[frames, side, side, 3]`."""
-  seconds = frames / 200.0
-  spec = synthetic.SyntheticSpec(num_subjects=1, clips_per_subject=1, image_size=side,
-                                 min_duration_s=seconds, max_duration_s=seconds, difficulty=3.0)
-  return synthetic.generate(spec).videos[0]
-
-
-def recipe_of(method: str, setting: str) -> dict:
-  """The recipe of `configs/<method>.py:casme2,<setting parts>` without the face detector."""
-  config = config_files.load_config(f"configs/{method}.py", "casme2," + setting.replace("_", ","))
-  return {**config.data.recipe.to_dict(), "face": "none"}
-
-
-def seconds_per_clip(clip: np.ndarray, recipe: dict, repeats: int) -> float:
-  recipes.run(clip, recipe)  # warm-up: compiles TV-L1 for this shape
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    recipes.run(clip, recipe)
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def main(argv: Sequence[str]) -> None:

@@ -10,7 +10,9 @@ state donated (`donate_argnums=0`), lowered on abstract inputs and compiled
 for the default backend. Nothing of size is allocated: the state is
 `jax.eval_shape` of `create_train_state`, the batch `jax.ShapeDtypeStruct`s
 (x [B, T, S, S, 5] float32, labels [B] int32, mask [B] float32, a PRNG key).
-One Markdown row per combination, from `Compiled.memory_analysis()`:
+The lowering and the figures are benchmarks/memory.py's, which
+`python -m benchmarks.run --only memory` runs for every model family. One
+Markdown row per combination, from `Compiled.memory_analysis()`:
 
   arguments  argument_size_in_bytes: state (params, Adam moments, step) + batch.
   temp       temp_size_in_bytes: XLA's temporary allocations (activations kept
@@ -36,19 +38,15 @@ the memory, so leave headroom. Lower and compile times are printed per row.
 
 from __future__ import annotations
 
-import functools
-import math
 import os
-import time
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
+from benchmarks import families, memory
 from mer_jax import config_files, models
-from mer_jax.train import optim, steps
-from mer_jax.train.state import create_train_state
+from mer_jax.train import optim
 
 CONFIGS = {"se": "elrcn_se.py", "te": "elrcn_te.py"}
 DTYPES = ("float32", "bfloat16")
@@ -93,54 +91,30 @@ def load_config(name: str):
   return config_files.load_config(os.path.join(root, "configs", CONFIGS[name]))
 
 
-def abstract_batch(batch: int, frames: int, size: int) -> tuple[jax.ShapeDtypeStruct, ...]:
-  """Shapes of (x, labels, mask, key) for one step."""
-  return (jax.ShapeDtypeStruct((batch, frames, size, size, CHANNELS), jnp.float32),
-          jax.ShapeDtypeStruct((batch,), jnp.int32),
-          jax.ShapeDtypeStruct((batch,), jnp.float32),
-          jax.eval_shape(lambda: jax.random.key(0)))
-
-
-def count_params(params) -> int:
-  """Number of scalars in the (abstract) parameter tree."""
-  return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params))
-
-
 def measure(name: str, batch: int, microbatches: int, remat: bool, dtype: str) -> dict:
-  """Lowers and compiles one train step; returns a table row (see COLUMNS)."""
+  """Lowers and compiles one train step (benchmarks/memory.py); returns a table row."""
   config = load_config(name)
   model_cfg = dict(config.model.to_dict(), remat=remat, dtype=dtype)
   model = models.get(config.model_name, num_classes=NUM_CLASSES, **model_cfg)
   # steps_per_epoch only scales epoch-based schedules; it changes no buffer.
   tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch=1)
-  x, labels, mask, key = abstract_batch(batch, _FRAMES.value, _SIZE.value)
-  example = jax.ShapeDtypeStruct((1,) + x.shape[1:], x.dtype)
-  state = jax.eval_shape(functools.partial(create_train_state, model=model, tx=tx),
-                         key, example=example)
-  step = jax.jit(functools.partial(steps.train_step, model=model, tx=tx,
-                                   microbatches=microbatches), donate_argnums=0)
-  start = time.perf_counter()
-  lowered = step.lower(state, x, labels, mask, key)
-  lowered_at = time.perf_counter()
-  stats = lowered.compile().memory_analysis()
-  compiled_at = time.perf_counter()
-  return row(name, batch, microbatches, remat, dtype, count_params(state.params), stats,
-             lowered_at - start, compiled_at - lowered_at)
+  shape = (_FRAMES.value, _SIZE.value, _SIZE.value, CHANNELS)
+  compiled, args, times = memory.compile_step(model, tx, shape, batch, microbatches)
+  return row(name, batch, microbatches, remat, dtype, families.count_params(args[0].params),
+             memory.memory_bytes(compiled.memory_analysis()), times["lower_s"],
+             times["compile_s"])
 
 
 def row(name: str, batch: int, microbatches: int, remat: bool, dtype: str, params: int,
-        stats, lower_s: float, compile_s: float) -> dict:
-  """A table row from `CompiledMemoryStats`; peak = arguments + output + temp - alias."""
-  peak = (stats.argument_size_in_bytes + stats.output_size_in_bytes
-          + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
-  gib = lambda n: f"{n / GIB:.2f}"
+        figures: dict[str, int], lower_s: float, compile_s: float) -> dict:
+  """A table row from `memory.memory_bytes` figures."""
+  gib = lambda n: f"{n / GIB:.2f}"  # noqa: E731
   return {"model": name, "batch": batch, "microbatches": microbatches, "remat": remat,
           "dtype": dtype, "params": f"{params:,}",
-          "arguments GiB": gib(stats.argument_size_in_bytes),
-          "temp GiB": gib(stats.temp_size_in_bytes),
-          "output GiB": gib(stats.output_size_in_bytes),
-          "alias GiB": gib(stats.alias_size_in_bytes), "peak GiB": gib(peak),
-          "fits": "yes" if peak <= _BUDGET.value * GIB else "no",
+          "arguments GiB": gib(figures["arguments"]), "temp GiB": gib(figures["temp"]),
+          "output GiB": gib(figures["output"]), "alias GiB": gib(figures["alias"]),
+          "peak GiB": gib(figures["peak"]),
+          "fits": "yes" if figures["peak"] <= _BUDGET.value * GIB else "no",
           "lower s": f"{lower_s:.1f}", "compile s": f"{compile_s:.1f}"}
 
 

@@ -7,48 +7,28 @@ Frames are consecutive grayscale frames of synthetic micro-expression clips
 --repeats timed calls of `tvl1_batch` on all pairs after one warm-up call
 (which compiles), each ended by block_until_ready; OpenCV runs the same pairs
 one after another (its own threads allowed), also median of --repeats.
-Default (OpenCV) TV-L1 parameters throughout.
+Default (OpenCV) TV-L1 parameters throughout. `python -m benchmarks.run
+--only preprocessing` measures the same (benchmarks/preprocessing.py) and
+adds the two methods' agreement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-import statistics
+from collections.abc import Sequence
 import time
 
 from absl import app
 from absl import flags
 import cv2
 import jax
-import numpy as np
 
-from mer_jax.data import synthetic
+from benchmarks.preprocessing import make_pairs
+from benchmarks.timing import median_seconds
 from mer_jax.preprocess import flow
 
 _SIZE = flags.DEFINE_integer("size", 64, "Frame side in pixels.")
 _PAIRS = flags.DEFINE_integer("pairs", 32, "Number of frame pairs.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed runs per method (median).")
-
-
-def make_pairs(size: int, pairs: int) -> tuple[np.ndarray, np.ndarray]:
-  """Consecutive grayscale frame pairs in [0, 1]: two float32 [N, size, size]."""
-  spec = synthetic.SyntheticSpec(num_subjects=1, clips_per_subject=max(1, pairs // 8),
-                                 image_size=size)
-  grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for v in synthetic.generate(spec).videos
-          for f in v]  # clips back to back; a few pairs span two clips
-  frames = np.stack(grey).astype(np.float32) / 255.0  # [T, S, S]
-  idx = np.arange(pairs) % (len(frames) - 1)
-  return frames[idx], frames[idx + 1]
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-  """Median wall time of `fn()` over `repeats` calls."""
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
 
 
 def main(argv: Sequence[str]) -> None:

@@ -1,0 +1,157 @@
+"""The model families the benchmarks compare, at three sizes, built from their real configs.
+
+A `Family` names a config file and the variants that give its sizes:
+  paper  the paper's model and input (`''`: the config as published);
+  small  the `:demo` variant's model and input (what runs on a CPU in minutes);
+  tiny   the `:tiny` variant's (the test suite's; `--only smoke`).
+`setup(family, size)` loads that config and builds what a benchmark needs:
+the Flax model (`mer_jax.models.get` with the config's `model` section),
+the optax optimiser (`train.optim.make_optimizer` with the config's
+`optim` and `schedule`), the batch size and the shapes of one clip's model
+input, derived from the recipe fields (`input_shapes`) so that nothing is
+preprocessed. Memory levers (`model.remat`, `train.microbatches`) are kept
+only where asked (`levers=True`, the memory benchmark): speed comparisons
+run the plain step on both sides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from mer_jax import config_files, models
+from mer_jax.data import labels
+from mer_jax.train import optim
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+SIZES = ("paper", "small", "tiny")
+ELRCN_CHANNELS = {"flow": 3, "strain": 1, "gray": 1}   # the elrcn_stack recipe's channels
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+  """A model family: its config file and the variant of each size.
+
+  cpu_batch: the batch of the paper size on a CPU backend (the paper's batch
+    of full-size clips takes minutes a step on a few cores); both frameworks
+    get the same one, and the result says which batch ran.
+  """
+
+  name: str
+  config: str
+  paper: str
+  small: str
+  tiny: str
+  cpu_batch: int
+
+
+FAMILIES = {f.name: f for f in (
+    Family("elrcn_se", "elrcn_se.py", "", "demo", "tiny", cpu_batch=1),
+    Family("elrcn_temporal_only", "elrcn_temporal_only.py", "", "demo", "smoke", cpu_batch=32),
+    Family("mer_rcnn", "mer_rcnn.py", "", "demo", "tiny", cpu_batch=8),
+    Family("atnet", "atnet.py", "", "demo", "tiny", cpu_batch=16),
+    Family("r3d_convlstm_ae", "r3d_convlstm_ae.py", "", "demo", "tiny", cpu_batch=4),
+)}
+
+
+@dataclasses.dataclass
+class Setup:
+  """One family at one size, ready to benchmark."""
+
+  family: Family
+  size: str
+  config: ml_collections.ConfigDict
+  model: Any
+  tx: Any
+  num_classes: int
+  batch_size: int
+  shapes: dict[str, tuple[int, ...]]   # one clip's model input: name -> shape
+  microbatches: int = 1
+
+  @property
+  def label(self) -> str:
+    return f"{self.family.name}:{self.size}"
+
+
+def load_config(family: Family, size: str) -> ml_collections.ConfigDict:
+  """The config of `family` at `size` (one of SIZES)."""
+  variant = getattr(family, size)
+  return config_files.load_config(os.path.join(CONFIG_DIR, family.config), variant or None)
+
+
+def input_shapes(config: ml_collections.ConfigDict) -> dict[str, tuple[int, ...]]:
+  """One clip's model input, name -> shape, from the recipe (and augmentation) fields.
+
+  'frames' alone means the model takes an array; several names, a dict.
+  """
+  r = config.data.recipe
+  if r.name == "elrcn_stack":
+    return {"frames": (r.num_frames, r.image_size, r.image_size,
+                       sum(ELRCN_CHANNELS[c] for c in r.channels))}
+  if r.name == "pixels":
+    return {"frames": (r.num_frames, r.image_size, r.image_size, 1 if r.grayscale else 3)}
+  if r.name == "mer_rcnn":   # flattened centre crop x the jittered frames x RGB
+    crop = max(1, round(r.center_crop * r.image_size))
+    return {"frames": (crop * crop, config.augment.num_frames, 3)}
+  if r.name == "atnet":
+    return {"apex": (r.image_size, r.image_size, 1), "adm": (r.window - 1, 2 * r.grid ** 2)}
+  if r.name == "islam":
+    return {"frames": (r.num_frames, r.image_size, r.image_size, 3)}
+  raise ValueError(f"no input shape known for recipe {r.name!r}")
+
+
+def setup(family: Family, size: str, *, levers: bool = False, full_batch: bool = False
+          ) -> Setup:
+  """`family` at `size`: model, optimiser, batch and input shapes (see the module docstring).
+
+  Args:
+    levers: keep the config's memory levers (`model.remat`, `train.microbatches`).
+    full_batch: the config's batch size even for the paper size on a CPU
+      backend (which otherwise gets `family.cpu_batch`).
+  """
+  config = load_config(family, size)
+  model_cfg = dict(config.model.to_dict())
+  if not levers and "remat" in model_cfg:
+    model_cfg["remat"] = False
+  num_classes = labels.get_scheme(config.data.label_scheme).num_classes
+  model = models.get(config.model_name, num_classes=num_classes, **model_cfg)
+  tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch=1)
+  batch = config.train.batch_size
+  if size == "paper" and jax.default_backend() == "cpu" and not full_batch:
+    batch = min(batch, family.cpu_batch)
+  micro = config.train.get("microbatches", 1) if levers else 1
+  return Setup(family, size, config, model, tx, num_classes, batch, input_shapes(config),
+               micro if batch % micro == 0 else 1)
+
+
+def random_inputs(s: Setup, batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+  """Random float32 model inputs `[batch, ...]` in [0, 1) (channels-last, as mer_jax takes)."""
+  rng = np.random.default_rng(seed)
+  return {k: rng.random((batch,) + shape, dtype=np.float32) for k, shape in s.shapes.items()}
+
+
+def model_input(arrays: dict[str, Any]) -> Any:
+  """The model's input: the array when there is only 'frames', else the dict."""
+  return arrays["frames"] if set(arrays) == {"frames"} else dict(arrays)
+
+
+def random_labels(s: Setup, batch: int, seed: int = 0) -> np.ndarray:
+  return np.random.default_rng(seed + 1).integers(0, s.num_classes, batch).astype(np.int32)
+
+
+def init_key(seed: int) -> jax.Array:
+  """A key for initialising parameters (not timed): 'rbg', whose initialisers compile in
+  a fraction of threefry's time (seconds per model on a 2-core CPU). Timed steps keep
+  the default implementation."""
+  return jax.random.key(seed, impl="rbg")
+
+
+def count_params(params: Any) -> int:
+  """Scalars in a (possibly abstract) parameter tree."""
+  return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(params))
