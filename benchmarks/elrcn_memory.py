@@ -87,8 +87,7 @@ def parse_int(text: str) -> int:
 
 def load_config(name: str):
   """The paper config ('' variant) of ELRCN-`name` from configs/."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  return config_files.load_config(os.path.join(root, "configs", CONFIGS[name]))
+  return config_files.load_config(os.path.join(families.CONFIG_DIR, CONFIGS[name]))
 
 
 def measure(name: str, batch: int, microbatches: int, remat: bool, dtype: str) -> dict:

@@ -88,8 +88,8 @@ def device_peak_bytes(compiled: Any, args: tuple) -> int | None:
 
 def measure(s: families.Setup) -> dict:
   """The memory of `s`'s full step (its config's microbatches and remat); a result record."""
-  compiled, args, times = compile_step(s.model, s.tx, s.shapes if len(s.shapes) > 1
-                                        else s.shapes["frames"], s.batch_size, s.microbatches)
+  compiled, args, times = compile_step(s.model, s.tx, families.model_input(s.shapes),
+                                        s.batch_size, s.microbatches)
   figures = memory_bytes(compiled.memory_analysis())
   # Output and alias may be 0 (no donation on some backends): params, not metrics.
   metrics = {f"{k}_gib": figures[k] / GIB for k in ("peak", "arguments", "temp")}

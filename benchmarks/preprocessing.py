@@ -25,12 +25,11 @@ import cv2
 import jax
 import numpy as np
 
-from benchmarks import timing
+from benchmarks import families, timing
 from mer_jax import config_files
 from mer_jax.data import synthetic
 from mer_jax.preprocess import evm, flow, recipes
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
 def make_pairs(size: int, pairs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +53,7 @@ def make_clip(frames: int, side: int) -> np.ndarray:
 
 def recipe_of(method: str, setting: str) -> dict:
   """The recipe of `configs/<method>.py:casme2,<setting parts>` without the face detector."""
-  config = config_files.load_config(os.path.join(CONFIG_DIR, f"{method}.py"),
+  config = config_files.load_config(os.path.join(families.CONFIG_DIR, f"{method}.py"),
                                     "casme2," + setting.replace("_", ","))
   return {**config.data.recipe.to_dict(), "face": "none"}
 

@@ -15,21 +15,20 @@ from __future__ import annotations
 import os
 import tempfile
 
-from benchmarks import timing
+from benchmarks import families, timing
 from mer_jax import config_files, experiment
 from mer_jax.train import sweep
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 # Every config's :demo, in the order of their run times on a 2-core CPU (BUILD_NOTES.md).
 DEMOS = ("lbp_top:demo", "elrcn_temporal_only:demo", "hoof:demo", "mer_rcnn:demo",
          "elrcn_se:demo", "atnet:demo", "elrcn_te:demo", "r3d_convlstm_ae:demo")
-SMOKE = ("elrcn_temporal_only:smoke",)   # a deep model's whole run in seconds
 
 
 def run_one(name: str) -> dict:
   """Runs `name` ('config:variant') in a temporary workdir; its result record."""
   file, _, variant = name.partition(":")
-  config = config_files.load_config(os.path.join(CONFIG_DIR, f"{file}.py"), variant or None)
+  config = config_files.load_config(os.path.join(families.CONFIG_DIR, f"{file}.py"),
+                                    variant or None)
   results = {}
   with tempfile.TemporaryDirectory(prefix="mer_jax_bench_") as workdir:
     def go():

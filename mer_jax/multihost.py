@@ -65,9 +65,10 @@ def primary_first(name: str, fn: Callable[[], T]) -> T:
   """
   if jax.process_count() == 1:
     return fn()
-  result = fn() if is_primary() else None
+  if is_primary():
+    result = fn()
   sync(f"{name}: process 0 done")
-  return fn() if not is_primary() else result
+  return result if is_primary() else fn()
 
 
 def put(tree: Any, sharding: jax.sharding.Sharding) -> Any:
