@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
+# Datasets that film the same people as another dataset: name -> that corpus.
+PERSON_CORPUS = {"smic_vis": "smic", "smic_nir": "smic"}
+FRAME_SOURCES = ("face_crop", "uncropped")
+
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
@@ -29,6 +33,13 @@ class Sample:
     objective_class: MEGC objective class 1-7, or None when not annotated.
     frame_paths: frame files from onset to offset, sorted by frame number;
       empty for in-memory (synthetic) clips.
+    frame_source: what the frames show: 'face_crop' (the corpus' official
+      face crops, e.g. CASME II Cropped/, SMIC_all_cropped/, or the built-in
+      faces, which fill their frames) or 'uncropped' (whole camera frames:
+      the face must be found, data/faces.py).
+    face_stage: how the face step found this clip's face (data/faces.py):
+      '' before it ran or when the recipe crops no face, 'official_crop',
+      a detector stage, 'nearest_frame', 'subject_median' or 'whole_frame'.
   """
 
   dataset: str
@@ -42,6 +53,20 @@ class Sample:
   action_units: str = ""
   objective_class: int | None = None
   frame_paths: tuple[str, ...] = ()
+  frame_source: str = "uncropped"
+  face_stage: str = ""
+
+  @property
+  def person(self) -> str:
+    """The person the clip shows, across the cameras of one corpus: 'corpus/subject'.
+
+    SMIC's VIS and NIR clips were filmed in the same sessions as HS, by other
+    cameras, of the same people under the same subject folder names, so
+    'smic', 'smic_vis' and 'smic_nir' samples of subject 's11' are one person
+    'smic/s11'. Every other corpus is its own: 'casme2/sub01'. Protocols split
+    by person (data/protocols.py), so no person is ever on both sides of a fold.
+    """
+    return f"{PERSON_CORPUS.get(self.dataset, self.dataset)}/{self.subject}"
 
   @property
   def key(self) -> str:
