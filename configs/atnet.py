@@ -128,8 +128,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data.label_scheme = "megc2019"
   # 'annotated': SMIC has no apex, so its clips take the middle frame, as the paper.
   c.data.apex = "annotated"
-  c.data.adapter_options.smic.frames = "cropped"
-  # The face found by OpenCV's Haar cascade stands in for the authors' ASM crop.
+  # SMIC_all_cropped when present (the MEGC 2019 distribution), else SMIC_all_raw.
+  c.data.adapter_options.smic.frames = "auto"
+  c.data.manifest = "megc2019"  # 442 clips / 68 subjects (data/manifests.py)
+  # The face step (data/faces.py) stands in for the authors' ASM crop: official
+  # crops (CASME II Cropped, SMIC_all_cropped) are the face; SAMM's whole frames
+  # go through OpenCV's detectors with fallbacks, so no clip is ever dropped.
   c.data.recipe = dict(name="atnet", face="haar", image_size=224, flow_size=224, window=65,
                        grid=8, pad="front", layout="interleaved", flow="tvl1")
 
@@ -182,6 +186,7 @@ def _small(c: ml_collections.ConfigDict, variant: str) -> None:
   """The built-in data: 'demo', 'smoke' or 'tiny' sizes (no ImageNet file needed)."""
   c.data.datasets = ("synthetic",)
   c.data.label_scheme = "three_class"
+  c.data.manifest = ""
   c.data.recipe.face = "none"  # The synthetic frames are the face.
   c.eval.paper_table = {}
   c.pretrained.kind = ""

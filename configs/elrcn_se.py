@@ -50,8 +50,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(datasets.default_data_config())
   c.data.datasets = ("casme2",)
   c.data.label_scheme = "casme2_5"
-  c.data.recipe = dict(name="elrcn_stack", image_size=224, num_frames=10, temporal="tim",
-                       channels=("flow", "strain", "gray"))
+  # The face step (data/faces.py): CASME II's Cropped frames are its official
+  # face crops and are used as they are; uncropped frames (SAMM) are detected,
+  # as the paper cropped SAMM's faces.
+  c.data.recipe = dict(name="elrcn_stack", face="haar", image_size=224, num_frames=10,
+                       temporal="tim", channels=("flow", "strain", "gray"))
+  c.data.manifest = "casme2_5"  # 246 clips / 26 subjects (data/manifests.py)
 
   c.protocol = dict(name="loso", k=5, folds_in_parallel=1)
 
@@ -74,13 +78,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if variant in ("cde", "hde"):
     c.data.datasets = ("casme2", "samm")
     c.data.label_scheme = "objective_5"
+    c.data.manifest = "megc2018"  # 253 clips / 47 subjects
   if variant == "hde":
     c.protocol.name = "leave_one_dataset_out"
     c.eval.fold_mean_row = True
   if variant in ("demo", "smoke", "tiny"):
     c.data.datasets = ("synthetic",)
     c.data.label_scheme = "three_class"
-    c.data.recipe.temporal = "linear"
+    c.data.manifest = ""
+    c.data.recipe.update(temporal="linear", face="none")  # The synthetic frames are the face.
   if variant == "demo":
     c.data.recipe.update(image_size=32, num_frames=5)
     # XLA:CPU runs the grouped convolutions of vmapped folds ~5x slower per fold

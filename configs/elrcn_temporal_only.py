@@ -30,6 +30,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.data = ml_collections.ConfigDict(datasets.default_data_config())
   c.data.datasets = ("casme2",)
+  c.data.manifest = "casme2_5"  # 246 clips / 26 subjects (data/manifests.py)
   c.data.label_scheme = "casme2_5"
   c.data.recipe = dict(name="pixels", image_size=50, num_frames=10, grayscale=True,
                        temporal="tim", subtract_onset=False)
@@ -48,6 +49,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   if variant in ("demo", "smoke"):
     c.data.datasets = ("synthetic",)
+    c.data.manifest = ""
     c.data.label_scheme = "three_class"
     c.data.recipe.temporal = "linear"
     # Raw intensities of a ~1 px motion are lost in the differences between

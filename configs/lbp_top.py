@@ -92,27 +92,33 @@ def base_config(protocol: str) -> ml_collections.ConfigDict:
   c.seed = 0
   c.data = ml_collections.ConfigDict(datasets.default_data_config())
   c.data.apex = "annotated"  # SMIC marks no apex: its clips take the middle frame.
-  c.data.adapter_options.smic.frames = "cropped"
+  # SMIC_all_cropped when present (the MEGC 2019 distribution), else SMIC_all_raw.
+  c.data.adapter_options.smic.frames = "auto"
   c.protocol = dict(name="loso", k=5, folds_in_parallel=1)
   atnet = protocol.startswith("megc2019")
   c.classifier = svm.default_config("poly" if atnet else "linear")
   c.eval = dict(batch_size=16, paper_rows={}, fold_mean_row=protocol.endswith("hde"),
                 row_name="", paper_table={}, compare_runs=())
   c.sweep = dict(runs=())
-  # The clip every descriptor reads (recipes.descriptor_clip): the face found by
-  # OpenCV's Haar cascade at 128 x 128 (the papers do not give their crop).
+  # The clip every descriptor reads (recipes.descriptor_clip): the face of the
+  # face step (data/faces.py: official crops as they are, whole frames detected)
+  # at 128 x 128 (the papers do not give their crop).
   c.data.recipe = dict(face="haar", image_size=128, window=65 if atnet else 0,
                        num_frames=10, temporal="tim", grid=(5, 5))
+  # Each published protocol's clip counts are checked (data/manifests.py).
   if protocol == "casme2":
-    c.data.datasets, c.data.label_scheme = ("casme2",), "casme2_5"
+    c.data.datasets, c.data.label_scheme, c.data.manifest = ("casme2",), "casme2_5", "casme2_5"
   elif protocol.startswith("megc2018"):
     c.data.datasets, c.data.label_scheme = ("casme2", "samm"), "objective_5"
+    c.data.manifest = "megc2018"
   elif atnet:
     c.data.datasets, c.data.label_scheme = ("casme2", "samm", "smic"), "megc2019"
+    c.data.manifest = "megc2019"
   if protocol.endswith("hde"):
     c.protocol.name = "leave_one_dataset_out"
   if protocol in SIZES:
     c.data.datasets, c.data.label_scheme = ("synthetic",), "three_class"
+    c.data.manifest = ""
     c.data.recipe.update(face="none", image_size=64)
     # ELRCN's linear SVM, as the README's demo is ELRCN's protocol; the polynomial
     # one with LIBSVM's defaults predicts the majority class there (BUILD_NOTES.md).

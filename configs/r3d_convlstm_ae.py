@@ -1,7 +1,8 @@
 r"""3D ResNet-18 + Conv-LSTM auto-encoder (Islam et al., MLICOM 2021 / LNICST 2022).
 
 Faces aligned and resized to 64 x 64, 12 frames from onset to apex (apex last,
-padded with the last frame; SMIC, with no apex, the middle frame), into
+padded with the last frame; SMIC, which annotates no apex, at its full length,
+onset..offset, as the paper keeps it), into
 torchvision's r3d_18 from Kinetics-400 weights, then a 2-1-2 Conv-LSTM
 auto-encoder with peepholes (eq. 1-5, 3x3 convolutions), a 1x3x3 Conv3D to the
 class maps, adaptive average pooling and softmax (37.6 M trainable
@@ -58,7 +59,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(datasets.default_data_config())
   c.data.datasets = ("smic", "smic_vis", "casme", "casme2", "casme_sq", "samm")
   c.data.label_scheme = "islam_3"
+  # The face step (data/faces.py): official crops are the face, whole frames
+  # (SAMM, CAS(ME)^2, raw trees) are detected with fallbacks; no clip is dropped.
   c.data.recipe = dict(name="islam", image_size=64, num_frames=12, face="haar")
+  # Folds group by person (Sample.person): SMIC-HS and SMIC-VIS clips of one
+  # subject are one LOSO subject, never on both sides of a fold.
 
   c.augment = dict(name="flip_rotate", inputs=("frames",), degrees=8.0, mode="constant")
   c.protocol = dict(name="loso", k=5, folds_in_parallel=4)

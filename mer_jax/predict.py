@@ -19,7 +19,11 @@ ELRCN's and MER-RCNN's use none). --face: 'auto' does what the run did:
 recipes with a `face` field align the face themselves, the others take the
 frames as given (CASME II's Cropped frames are faces already); 'none',
 'haar' or 'dlib' sets the recipe's `face` field, or, for a recipe without
-one, crops the face first (`recipes.crop_face`, FACE_SIZE pixels).
+one, crops the face first (`recipes.crop_face`, FACE_SIZE pixels). The face
+is located on this clip alone (`preprocess.face.locate_in_clip`: the
+detector chain on the onset frame, then on the frames nearest it); a clip
+with no face in any of them is an error (the corpus' face step,
+data/faces.py, falls back to other clips of the person; one clip cannot).
 Needs a finished run (DIR/results.json names its folds and classes); the SVM
 baselines keep no model to apply.
 """

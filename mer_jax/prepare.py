@@ -1,12 +1,22 @@
-"""Prepare (preprocess and cache as TFRecords) one dataset with one recipe.
+"""Prepare (preprocess and cache as TFRecords) the datasets of a config, or one dataset.
 
+  python -m mer_jax.prepare --config=configs/atnet.py:cde \\
+      --config.data.roots.casme2=/data/CASME2 --config.data.roots.samm=/data/SAMM \\
+      --config.data.roots.smic=/data/SMIC
   python -m mer_jax.prepare --dataset=casme2 --root=/data/CASME2 --recipe=pixels \\
       --recipe_overrides='{"image_size": 50, "num_frames": 10}' --data_dir=~/tensorflow_datasets
 
-The recipe is `RECIPE_DEFAULTS[--recipe]` with the fields of the JSON object
---recipe_overrides replaced. The TFRecords go to
-<data_dir>/mer_prepared/<dataset>-<recipe>-<hashes>/1.1.0/ (data/builders.py);
-a second run with the same arguments reuses them at once. The trainer reuses
+With --config (a config file as `python -m mer_jax.main` takes it, with its
+:VARIANT and --config.x=y overrides) every dataset of `config.data.datasets`
+that has a root is prepared exactly as that run will read it: its recipe,
+adapter options, apex policy and `config.data.cache_dir`. So a cluster job can
+prepare the caches on a CPU node before the training job starts.
+
+Without --config, the recipe is `RECIPE_DEFAULTS[--recipe]` with the fields
+of the JSON object --recipe_overrides replaced. The TFRecords go to
+<data_dir>/mer_prepared/<dataset>-<recipe>-<hashes>/1.2.0/ (data/builders.py;
+--data_dir 'auto' is $TFDS_DATA_DIR, else ~/tensorflow_datasets); a second run
+with the same arguments on an unchanged corpus reuses them at once. The trainer reuses
 them only if its `config.data.recipe` equals the recipe given here, field for
 field. Prints where the records are, the number of samples and what was
 excluded or repaired (the reasons are in exclusions.json beside the records).
@@ -20,6 +30,7 @@ from typing import Any, Sequence
 
 from absl import app
 from absl import flags
+from ml_collections import config_flags
 
 from mer_jax import command_line
 from mer_jax.data import apex as apex_lib
@@ -86,14 +97,47 @@ def format_report(path: str, summary: dict[str, Any]) -> str:
 
 def run(fv: flags.FlagValues) -> str:
   """Prepares what the flags ask for; returns the report. Raises MerError on bad input."""
+  if fv.config is not None:
+    if fv.dataset or fv.root:
+      raise ConfigError("give either --config=FILE[:VARIANT] or --dataset/--root, not both")
+    return run_config(fv.config)
+  if not fv.dataset or not fv.root:
+    raise ConfigError("give --config=FILE[:VARIANT], or both --dataset=NAME and --root=DIR")
   recipe = recipe_config(fv.recipe, parse_json_object("recipe_overrides", fv.recipe_overrides))
   options = parse_json_object("adapter_options", fv.adapter_options)
-  path = builders.prepare(fv.dataset, fv.root, recipe, fv.data_dir, options, fv.apex)
+  data_dir = builders.resolve_cache_dir(fv.data_dir)
+  if not data_dir:
+    raise ConfigError("--data_dir='' turns the cache off; give a folder (or 'auto')")
+  path = builders.prepare(fv.dataset, fv.root, recipe, data_dir, options, fv.apex)
   return format_report(path, builders.read_summary(path))
+
+
+def run_config(config: Any) -> str:
+  """Prepares every dataset of `config.data.datasets` that has a root, as the run reads it."""
+  data = config.data
+  data_dir = builders.resolve_cache_dir(data.cache_dir)
+  if not data_dir:
+    raise ConfigError("config.data.cache_dir='' turns the cache off, so there is nothing to "
+                      "prepare; set it to a folder or 'auto'")
+  names = [n for n in data.datasets if data.roots.get(n)]
+  if not names:
+    raise ConfigError(f"none of the config's datasets {list(data.datasets)} has a root; set "
+                      f"--config.data.roots.{data.datasets[0]}=/path/to/it")
+  reports = []
+  for name in names:
+    options = dict(data.adapter_options.get(name, {}))
+    path = builders.prepare(name, data.roots[name], data.recipe.to_dict(), data_dir,
+                            options, data.apex)
+    reports.append(format_report(path, builders.read_summary(path)))
+  return "\n".join(reports)
 
 
 def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   """Defines the CLI flags; called only when run as a program, not on import."""
+  config_flags.DEFINE_config_file(
+      "config", None, "Experiment config file, e.g. configs/atnet.py:cde, with "
+      "--config.x=y overrides: prepares its datasets as that run reads them.",
+      flag_values=fv, lock_config=True)
   flags.DEFINE_string("dataset", None, f"One of {list(datasets.NAMES)} ('synthetic': the "
                       "native layout written by mer_jax.data.synthetic).", flag_values=fv)
   flags.DEFINE_string("root", None, "Folder of the corpus (your licensed copy).", flag_values=fv)
@@ -101,13 +145,12 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
                       flag_values=fv)
   flags.DEFINE_string("recipe_overrides", "{}", "JSON object of recipe fields to change, "
                       "e.g. '{\"image_size\": 32}'.", flag_values=fv)
-  flags.DEFINE_string("data_dir", "~/tensorflow_datasets", "Where the TFRecords are written.",
-                      flag_values=fv)
+  flags.DEFINE_string("data_dir", "auto", "Where the TFRecords are written ('auto': "
+                      "$TFDS_DATA_DIR, else ~/tensorflow_datasets).", flag_values=fv)
   flags.DEFINE_enum("apex", "annotated", list(apex_lib.POLICIES), "Apex policy.",
                     flag_values=fv)
   flags.DEFINE_string("adapter_options", "{}", "JSON object of adapter options, e.g. "
                       "'{\"frames\": \"raw_selected\"}' for CASME II.", flag_values=fv)
-  flags.mark_flags_as_required(["dataset", "root"], flag_values=fv)
 
 
 def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_jax.data.sample import Exclusion
+from mer_jax.data.sample import Exclusion, Sample
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import frames as frames_lib
 
@@ -63,3 +63,18 @@ def resolve(key: str, onset: int, apex: int | None, offset: int, policy: str,
   if policy == "flow_peak":
     raise ConfigError(FLOW_PEAK_MISSING)
   raise ConfigError(f"config.data.apex={policy!r}; expected one of {POLICIES}")
+
+
+# Corpora that annotate no apex at all: their 'midpoint' apex is a stand-in.
+CORPORA_WITHOUT_APEX = ("smic", "smic_vis", "smic_nir")
+
+
+def corpus_annotates_apex(sample: Sample) -> bool:
+  """False for a clip whose corpus marks no apex (SMIC) and whose apex is the midpoint.
+
+  Recipes whose paper treats such clips differently (Islam et al. keep SMIC's
+  clips at full length instead of onset..apex) receive this as
+  `apex_annotated`. A CASME II clip whose '/' apex was repaired stays True:
+  its corpus annotates apexes.
+  """
+  return not (sample.dataset in CORPORA_WITHOUT_APEX and sample.apex_source == "midpoint")

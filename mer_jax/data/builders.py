@@ -4,20 +4,35 @@
   samples, inputs, exclusions = load_prepared('casme2', '/data/CASME2', recipe, data_dir)
 
 One builder, `mer_prepared`, with one builder config per (dataset, corpus
-root, adapter options, apex policy, recipe). The config name holds the hash of
-the recipe and the hash of the rest (preprocess/recipe_hash.py), so any
-changed parameter is a new config, hence a new directory, and a stale cache is
-never read back:
+root, adapter options, apex policy, recipe, data fingerprint, preprocessing
+code version). The config name holds the hash of the recipe and the hash of
+the rest (preprocess/recipe_hash.py), so any changed parameter is a new
+config, hence a new directory, and a stale cache is never read back.
 
-  <data_dir>/mer_prepared/<dataset>-<recipe>-<recipe hash>-<source hash>/1.1.0/
+The cache follows the data: the fingerprint (`data_fingerprint`) covers every
+parsed annotation row (each sample's fields: a corrected label, onset or apex
+changes it), every exclusion the adapter made, and the name, size and
+modification time of every frame file. A run scans the corpus (reads the
+annotation files and lists the clip folders; no frame is decoded) before it
+decides whether the cache can be reused. `PREPROCESS_VERSION` is part of the
+key too: it changes when the code of a recipe or of the face step changes its
+output.
+
+  <data_dir>/mer_prepared/<dataset>-<recipe>-<recipe hash>-<source hash>/1.2.0/
       mer_prepared-train.tfrecord-*   one example per sample, in the adapter's order
       dataset_info.json features.json (TFDS)
       exclusions.json                 what the adapter excluded or repaired and the
                                       clips that failed preprocessing, with reasons
 
 Examples hold the raw Sample fields, not a label scheme's class (every scheme
-reads the same cache), and under 'inputs' the recipe's named arrays (one
-'frames' array for most recipes) with their shapes and dtypes.
+reads the same cache), how the face step found the clip's face (`face_stage`,
+data/faces.py), and under 'inputs' the recipe's named arrays (one 'frames'
+array for most recipes) with their shapes and dtypes.
+
+Where the cache lives (`cache_dir`, `resolve_cache_dir`): `config.data.cache_dir`
+(or `python -m mer_jax.prepare --data_dir`); 'auto', the default, is
+$TFDS_DATA_DIR when it is set and ~/tensorflow_datasets otherwise; '' turns
+the cache off.
 `FORMAT_VERSION` changes with the record format, and must also be bumped when
 a recipe's *code* changes its output (unhashed).
 
@@ -45,7 +60,9 @@ from absl import logging
 import numpy as np
 import tqdm
 
+from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets
+from mer_jax.data import faces
 from mer_jax.data import native
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
@@ -54,7 +71,11 @@ from mer_jax.preprocess import recipes
 from mer_jax.preprocess.recipe_hash import recipe_hash, short_hash, to_plain
 
 BUILDER_NAME = "mer_prepared"
-FORMAT_VERSION = "1.1.0"  # the version folder; bump when the record format changes
+FORMAT_VERSION = "1.2.0"  # the version folder; bump when the record format changes
+# Part of every cache key: bump when a recipe's or the face step's code changes
+# what it computes for the same parameters (their parameters are hashed anyway).
+PREPROCESS_VERSION = 2
+DEFAULT_DATA_DIR = "~/tensorflow_datasets"
 SPLIT = "train"
 EXCLUSIONS_FILE = "exclusions.json"
 MANUAL_DOWNLOAD_INSTRUCTIONS = """\
@@ -63,7 +84,8 @@ downloaded. Point --root (config.data.roots.NAME) at your unpacked copy, e.g.
 the CASME II folder that holds CASME2-coding-20140508.xlsx and Cropped/.
 See datasets.md for the layout each adapter expects.
 """
-TEXT_FIELDS = ("dataset", "subject", "clip", "emotion", "action_units", "apex_source")
+TEXT_FIELDS = ("dataset", "subject", "clip", "emotion", "action_units", "apex_source",
+               "frame_source", "face_stage")
 INT_FIELDS = ("onset", "apex", "offset", "objective_class")  # objective_class -1: none
 
 # ------------------------------------------------------------ the cache key ---
@@ -80,6 +102,9 @@ class PrepareSpec:
       '' ("the adapter decides") dropped, as `datasets.load` passes them.
     apex: apex policy.
     recipe: the recipe config as a plain dict (`name` + parameters).
+    fingerprint: `data_fingerprint` of the corpus as scanned ('' before the
+      scan; `prepare` always fills it).
+    code_version: PREPROCESS_VERSION.
   """
 
   dataset: str
@@ -87,12 +112,15 @@ class PrepareSpec:
   adapter_options: dict[str, Any]
   apex: str
   recipe: dict[str, Any]
+  fingerprint: str = ""
+  code_version: int = PREPROCESS_VERSION
 
   @property
   def source(self) -> dict[str, Any]:
-    """The part of the key that says which samples: all but the recipe."""
+    """The part of the key that says which samples and which code: all but the recipe."""
     return {"dataset": self.dataset, "root": self.root,
-            "adapter_options": self.adapter_options, "apex": self.apex}
+            "adapter_options": self.adapter_options, "apex": self.apex,
+            "fingerprint": self.fingerprint, "code_version": self.code_version}
 
   @property
   def config_name(self) -> str:
@@ -118,6 +146,41 @@ def make_spec(dataset: str, root: str, recipe_cfg: Mapping,
   options = {**datasets.ADAPTER_OPTIONS.get(dataset, {}), **to_plain(adapter_options or {})}
   return PrepareSpec(dataset, os.path.abspath(os.path.expanduser(root)),
                      {k: v for k, v in sorted(options.items()) if v != ""}, apex, recipe)
+
+
+def resolve_cache_dir(value: str) -> str:
+  """The cache folder for `config.data.cache_dir` / `--data_dir` ('' = no cache).
+
+  'auto' is $TFDS_DATA_DIR when set (TFDS' own variable), else ~/tensorflow_datasets.
+  """
+  if value == "auto":
+    value = os.environ.get("TFDS_DATA_DIR") or DEFAULT_DATA_DIR
+  return os.path.expanduser(value) if value else ""
+
+
+def _frame_stats(paths: Sequence[str]) -> list[list[Any]]:
+  """[name, size, mtime_ns] of every frame file ([name, -1, -1] when it is gone)."""
+  out = []
+  for path in paths:
+    try:
+      st = os.stat(path)
+      out.append([os.path.basename(path), st.st_size, st.st_mtime_ns])
+    except OSError:
+      out.append([os.path.basename(path), -1, -1])
+  return out
+
+
+def data_fingerprint(scan: Scan) -> str:
+  """A hash of what the corpus gives: every sample's fields and frame files, every exclusion.
+
+  A corrected label or frame number in the annotation file, a restored or
+  re-saved frame file (its size or modification time), a clip folder that
+  appears or disappears: each changes the fingerprint, hence the cache key.
+  """
+  rows = [[dataclasses.asdict(s) | {"frame_paths": _frame_stats(s.frame_paths)}
+           for s in scan.samples],
+          [dataclasses.asdict(e) for e in scan.exclusions]]
+  return short_hash(rows, 16)
 
 
 def prepared_dir(spec: PrepareSpec, data_dir: str) -> str:
@@ -158,16 +221,25 @@ def scan_dataset(spec: PrepareSpec) -> Scan:
 InputSpec = tuple[tuple[str, tuple[int, ...], str], ...]
 
 
-def preprocess_one(sample: Sample, recipe_cfg: Mapping
+def read_from_disk(sample: Sample) -> np.ndarray:
+  """Reads a sample's frames (uint8 [T, H, W, 3], onset..offset) from its `frame_paths`."""
+  return frames_lib.read_frames(sample.frame_paths)
+
+
+def preprocess_one(sample: Sample, recipe_cfg: Mapping, face: Any = None,
+                   read: Any = read_from_disk
                    ) -> tuple[dict[str, np.ndarray] | None, Exclusion | None]:
   """(named inputs, None), or (None, why) for a clip that cannot be read or preprocessed.
 
-  As `pipeline.preprocess` with frames read from disk: same recipe call, same
-  reasons; a ConfigError (a bad recipe parameter) is raised, not recorded.
+  The one place a recipe is applied to a sample (the cache and `pipeline.preprocess`
+  alike): the frames from `read(sample)`, the apex position, whether the
+  corpus annotates apexes, and the face found by the face step (`face`, a
+  `preprocess.face.FaceBox`, or None). A ConfigError (a bad recipe parameter)
+  is raised, not recorded.
   """
   try:
-    return recipes.run(frames_lib.read_frames(sample.frame_paths), recipe_cfg,
-                       apex_index=sample.apex - sample.onset), None
+    return recipes.run(read(sample), recipe_cfg, apex_index=sample.apex - sample.onset,
+                       face=face, apex_annotated=apex_lib.corpus_annotates_apex(sample)), None
   except ConfigError:
     raise
   except Exception as e:  # pylint: disable=broad-except  # A corrupt clip: record it.
@@ -180,11 +252,12 @@ def input_spec(inputs: Mapping[str, np.ndarray]) -> InputSpec:
   return tuple((name, tuple(x.shape), x.dtype.name) for name, x in sorted(inputs.items()))
 
 
-def output_spec(samples: Sequence[Sample], recipe_cfg: Mapping) -> InputSpec:
+def output_spec(samples: Sequence[Sample], recipe_cfg: Mapping,
+                boxes: Mapping[str, Any] | None = None) -> InputSpec:
   """The recipe's output names, shapes and dtypes, from the first clip that preprocesses."""
   first_error = None
   for sample in samples:
-    inputs, excluded = preprocess_one(sample, recipe_cfg)
+    inputs, excluded = preprocess_one(sample, recipe_cfg, (boxes or {}).get(sample.key))
     if inputs is not None:
       return input_spec(inputs)
     first_error = first_error or excluded
@@ -211,12 +284,16 @@ def from_example(example: Mapping[str, Any]) -> Sample:
 
 
 def generate_examples(samples: Sequence[Sample], recipe_cfg: Mapping, spec: InputSpec,
-                      failed: list[Exclusion]) -> Iterator[tuple[str, dict[str, Any]]]:
-  """Yields (sample key, example) per clip, with a progress bar; appends failures to `failed`."""
+                      failed: list[Exclusion], boxes: Mapping[str, Any] | None = None
+                      ) -> Iterator[tuple[str, dict[str, Any]]]:
+  """Yields (sample key, example) per clip, with a progress bar; appends failures to `failed`.
+
+  `boxes`: the face step's FaceBox per sample key (data/faces.py), if it ran.
+  """
   bar = tqdm.tqdm(samples, desc=f"prepare {samples[0].dataset} ({recipe_cfg['name']})",
                   unit="clip")
   for sample in bar:
-    inputs, excluded = preprocess_one(sample, recipe_cfg)
+    inputs, excluded = preprocess_one(sample, recipe_cfg, (boxes or {}).get(sample.key))
     if excluded is not None:
       failed.append(excluded)
       continue
@@ -289,15 +366,18 @@ def builder_class() -> type:
 
     VERSION = tfds.core.Version(FORMAT_VERSION)
     RELEASE_NOTES = {"1.0.0": "Raw sample fields + recipe frames; exclusions.json.",
-                     "1.1.0": "The recipe's named arrays under 'inputs'."}
+                     "1.1.0": "The recipe's named arrays under 'inputs'.",
+                     "1.2.0": "frame_source and face_stage per clip; data fingerprint."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     config_class = PreparedConfig
     # No checksums file to look up (nothing is downloaded); TFDS 4.9.10 needs the
     # undeclared `importlib_resources` to find one (tensorflow/datasets#11212).
     code_path = None
 
-    def __init__(self, *, scan: Scan | None = None, **kwargs: Any):
-      self._scan = scan  # the adapter's result; needed to build, not to read
+    def __init__(self, *, scan: Scan | None = None, boxes: Mapping | None = None,
+                 **kwargs: Any):
+      self._scan = scan  # the adapter's result (faces located); needed to build, not to read
+      self._boxes = boxes or {}  # the face step's FaceBox per sample key
       super().__init__(**kwargs)
 
     def _info(self) -> Any:
@@ -314,7 +394,7 @@ def builder_class() -> type:
     def _generate_examples(self) -> Iterator[tuple[str, dict[str, Any]]]:
       cfg, failed, count = self.builder_config, [], 0
       for key, example in generate_examples(self._scan.samples, cfg.spec.recipe,
-                                            cfg.inputs, failed):
+                                            cfg.inputs, failed, self._boxes):
         count += 1
         yield key, example
       # self.data_dir is TFDS's incomplete.* folder here: renamed with the records.
@@ -326,12 +406,12 @@ def builder_class() -> type:
 
 
 def make_builder(spec: PrepareSpec, data_dir: str, inputs: InputSpec,
-                 scan: Scan | None = None) -> Any:
-  """A `MerPrepared` builder for `spec` (pass `scan` to build)."""
+                 scan: Scan | None = None, boxes: Mapping | None = None) -> Any:
+  """A `MerPrepared` builder for `spec` (pass `scan`, and the face boxes, to build)."""
   cls = builder_class()
   config = cls.config_class(name=spec.config_name, spec=spec, inputs=tuple(inputs),
                             description=json.dumps(dataclasses.asdict(spec), sort_keys=True))
-  return cls(data_dir=os.path.expanduser(data_dir), config=config, scan=scan)
+  return cls(data_dir=os.path.expanduser(data_dir), config=config, scan=scan, boxes=boxes)
 
 # ------------------------------------------------------------- public API ---
 
@@ -362,25 +442,36 @@ def prepare(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
     ConfigError: unknown dataset, recipe or recipe parameter.
     DataError: a missing root, no samples, or no clip that can be preprocessed.
   """
-  spec = make_spec(dataset, root, recipe_cfg, adapter_options, apex)
+  spec, scan = scan_spec(dataset, root, recipe_cfg, adapter_options, apex)
   path = prepared_dir(spec, data_dir)
   if is_prepared(path):
-    logging.info("reusing prepared %s", path)
+    logging.info("reusing prepared %s (the corpus is unchanged since it was built)", path)
     return path
-  scan = scan_dataset(spec)
-  inputs = output_spec(scan.samples, spec.recipe)
+  located = faces.locate_faces(scan.samples, spec.recipe.get("face", "none"))
+  scan = Scan(located.samples, scan.exclusions + located.notes)
+  inputs = output_spec(scan.samples, spec.recipe, located.boxes)
   _warn_leftovers(path)
-  build(spec, data_dir, inputs, scan)
+  build(spec, data_dir, inputs, scan, located.boxes)
   return path
 
 
-def build(spec: PrepareSpec, data_dir: str, inputs: InputSpec, scan: Scan) -> None:
+def scan_spec(dataset: str, root: str, recipe_cfg: Mapping,
+              adapter_options: Mapping | None = None, apex: str = "annotated"
+              ) -> tuple[PrepareSpec, Scan]:
+  """(the full cache key, the adapter's scan): `make_spec` with the data fingerprint filled in."""
+  spec = make_spec(dataset, root, recipe_cfg, adapter_options, apex)
+  scan = scan_dataset(spec)
+  return dataclasses.replace(spec, fingerprint=data_fingerprint(scan)), scan
+
+
+def build(spec: PrepareSpec, data_dir: str, inputs: InputSpec, scan: Scan,
+          boxes: Mapping | None = None) -> None:
   """Runs the TFDS build; tolerates another process that finished the same build first."""
   tfds = import_tfds()
   config = tfds.download.DownloadConfig(manual_dir=spec.root, try_download_gcs=False)
   try:
     with contextlib.redirect_stdout(sys.stderr):  # TFDS prints progress; stdout is the caller's
-      make_builder(spec, data_dir, inputs, scan).download_and_prepare(
+      make_builder(spec, data_dir, inputs, scan, boxes).download_and_prepare(
           download_config=config)
   except OSError:  # The final rename failed: the version folder appeared meanwhile.
     if not is_prepared(prepared_dir(spec, data_dir)):

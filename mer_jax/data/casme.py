@@ -43,6 +43,8 @@ CODING_GLOB = "CASME-coded*.xls*"  # CASME-coded-20190721.xlsx and older names
 COLUMNS = ("Subject", "Filename", "OnsetF", "ApexF1", "OffsetF", "AU", "Emotion")
 FRAME_FOLDERS = {"raw_selected": ("CASME_raw_selected", "CASME_RAW_selected"),
                  "cropped": ("CASME_cropped_selected", "CASME_Cropped_selected")}
+# frames option -> what the frames show (Sample.frame_source).
+FRAME_SOURCES = {"raw_selected": "uncropped", "cropped": "face_crop"}
 
 
 def _reject_xls(path: str) -> None:
@@ -108,7 +110,8 @@ def _check_fields(where: str, f: dict) -> str | None:
   return None
 
 
-def _row_sample(row: ann.Row, frames_dir: str, policy: str) -> tuple[Sample | None, list]:
+def _row_sample(row: ann.Row, frames_dir: str, policy: str, frame_source: str
+                ) -> tuple[Sample | None, list]:
   """One coding row -> (Sample or None, exclusions and repair notes)."""
   f = _row_fields(row)
   key = f"{DATASET}/{f['subject']}/{f['clip']}"
@@ -120,7 +123,8 @@ def _row_sample(row: ann.Row, frames_dir: str, policy: str) -> tuple[Sample | No
                   emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
                   apex_source=source, action_units=f["action_units"])
   found, notes = layout.attach_frames(
-      sample, os.path.join(frames_dir, f["subject"], f["clip"]), policy)
+      sample, os.path.join(frames_dir, f["subject"], f["clip"]), policy,
+      frame_source=frame_source)
   if found is not None and policy == "annotated" and repair is not None:
     notes.append(repair)  # The repair matters only for the annotated apex.
   return found, notes
@@ -139,7 +143,9 @@ def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
       CASME-coded*.xlsx in `root`.
 
   Returns:
-    Samples sorted by subject then clip, with the rows excluded or repaired.
+    Samples sorted by subject then clip (frame_source 'face_crop' for
+    CASME_cropped_selected, else 'uncropped'), with the rows excluded or
+    repaired.
 
   Raises:
     ConfigError: an unknown apex policy or frames option.
@@ -152,7 +158,7 @@ def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
   rows = ann.read_sheet(find_coding(root, coding), header_row=1, required=COLUMNS)
   scan, seen = Scan([], []), {}
   for row in rows:
-    sample, notes = _row_sample(row, frames_dir, apex)
+    sample, notes = _row_sample(row, frames_dir, apex, FRAME_SOURCES[frames])
     if sample is not None and sample.key in seen:
       sample, notes = None, [Exclusion(sample.key, f"{row.where}: the clip repeats "
                                                    f"{seen[sample.key]}")]

@@ -16,8 +16,8 @@ or '4+7'), `Estimated Emotion` (lower case); the 20190701 revision adds
   scan = load('/data/CASME2')                      # Cropped faces, annotated apex
   scan = load('/data/CASME2', frames='raw_selected', apex='midpoint')
 
-A malformed row, a missing sample folder or a missing frame leaves that sample
-out (listed in `Scan.excluded`); a missing or invalid apex is repaired to the
+A malformed row, an emotion that is not one of EMOTIONS ('happyness'), a
+missing sample folder or a missing frame leaves that sample out (listed in `Scan.excluded`); a missing or invalid apex is repaired to the
 midpoint frame (listed in `Scan.repaired`). A root without a coding file or
 a frame folder raises DataError.
 """
@@ -48,6 +48,10 @@ FRAME_DIRS = {
     "cropped": ("Cropped", "Cropped-updated/Cropped"),
     "raw_selected": ("CASME2_RAW_selected",),
 }
+# frames option -> what the frames show (Sample.frame_source).
+FRAME_SOURCES = {"cropped": "face_crop", "raw_selected": "uncropped"}
+# The labels of the coding file (lower case), datasets.md section 1.
+EMOTIONS = ("happiness", "surprise", "disgust", "repression", "sadness", "fear", "others")
 
 
 # ---------------------------------------------------------------- cells ---
@@ -113,6 +117,10 @@ def _parse_row(row: Row) -> tuple[Sample, Exclusion | None]:
   for field, text in (("Filename", clip), ("Estimated Emotion", emotion)):
     if not text:
       raise DataError(f"{row.where}: field {field!r} is empty")
+  if emotion not in EMOTIONS:
+    raise DataError(f"unknown label {emotion!r} in {row.where} (field 'Estimated "
+                    f"Emotion'); expected one of {list(EMOTIONS)}; correct the "
+                    "annotation file")
   onset = annotations.parse_frame(row, "OnsetFrame")
   offset = annotations.parse_frame(row, "OffsetFrame")
   if offset < onset:
@@ -235,8 +243,9 @@ def load(root: str, *, apex: str = "annotated", frames: str = "cropped",
       default: CODING_FILES, the first one present.
 
   Returns:
-    Scan of the samples with frame paths onset..offset, sorted by subject
-    then clip; objective classes from CASME2-ObjectiveClasses.xlsx when it is
+    Scan of the samples with frame paths onset..offset (frame_source
+    'face_crop' for Cropped/, 'uncropped' for CASME2_RAW_selected/), sorted
+    by subject then clip; objective classes from CASME2-ObjectiveClasses.xlsx when it is
     present (otherwise from the coding file's `Objective Classes`, if any).
 
   Raises:
@@ -258,7 +267,8 @@ def load(root: str, *, apex: str = "annotated", frames: str = "cropped",
   kept = []
   for sample in samples:
     folder = os.path.join(frames_dir, sample.subject, sample.clip)
-    found, notes = layout.attach_frames(sample, folder, apex)
+    found, notes = layout.attach_frames(sample, folder, apex,
+                                        frame_source=FRAME_SOURCES[frames])
     exclusions += notes
     kept += [found] if found else []
   return Scan(kept, exclusions)

@@ -30,9 +30,11 @@ folder code's number ('s15' -> '15_0101...'); it is found by that prefix (any
 number before '_<code>' is accepted if the exact prefix is absent). Frames
 onset..offset are taken from that long-video folder; the other frames are
 expected and not reported. Subject = the folder code, clip = the video name,
-emotion = the category. An unknown offset (0) with a known apex is set to the
-apex (as in public loaders) and reported as repaired; an unknown onset
-excludes the row; an unknown apex goes through the apex policy.
+emotion = the category, one of CATEGORIES (another word excludes the row:
+'unknown label'). Frames are whole camera frames (frame_source 'uncropped').
+An unknown offset (0) with a known apex is set to the apex (as in public
+loaders) and reported as repaired; an unknown onset excludes the row; an
+unknown apex goes through the apex policy.
 
   scan = load('/data/CASME_sq')   # dataset 'casme_sq'
 """
@@ -56,6 +58,8 @@ from mer_jax.errors import DataError
 DATASET = "casme_sq"
 CODE_FILES = ("CAS(ME)^2code_final.xlsx", "code_final.xlsx")
 TYPES = ("micro-expression", "macro-expression")
+# Column G, the emotion category (datasets.md section 5).
+CATEGORIES = ("negative", "positive", "surprise", "others")
 SHEET1 = ("subject number, video name, onset, apex, offset, AUs, emotion category, "
           "type, self-reported emotion")
 _FOLDER_CODE = re.compile(r"s(\d+)", re.IGNORECASE)
@@ -215,9 +219,9 @@ def _build(key: str, folder: str, f: dict, policy: str
   sample = Sample(dataset=DATASET, subject=os.path.basename(os.path.dirname(folder)),
                   clip=f["video"], emotion=f["emotion"], onset=f["onset"], apex=apex,
                   offset=f["offset"], apex_source=source, action_units=f["action_units"])
-  found, notes = layout.attach_frames(sample, folder, policy)
   # The long-video folder always holds frames outside onset..offset: no note for that.
-  notes = [n for n in notes if not n.repaired]
+  found, notes = layout.attach_frames(sample, folder, policy, frame_source="uncropped",
+                                      note_extra=False)
   if found is not None and policy == "annotated" and repair is not None:
     notes.append(repair)
   return found, notes
@@ -235,6 +239,9 @@ def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclus
   range_note = None
   if not why and not f["emotion"]:
     why = f"{row.where}: the emotion category (column G) is empty"
+  if not why and f["emotion"] not in CATEGORIES:
+    why = (f"unknown label {f['emotion']!r} in {row.where} (column G, emotion category); "
+           f"expected one of {list(CATEGORIES)}; correct the annotation file")
   if not why:
     why, range_note = _repair_range(key, row.where, f)
   if why:

@@ -33,9 +33,10 @@ ADAPTER_OPTIONS: dict[str, dict[str, Any]] = {
     "casme": {"frames": "raw_selected", "coding": ""},
     "casme2": {"frames": "cropped", "coding": ""},
     "samm": {},
-    "smic": {"frames": "raw"},
-    "smic_vis": {"frames": "raw"},
-    "smic_nir": {"frames": "raw"},
+    # 'auto': SMIC_all_cropped when it holds the subset, else SMIC_all_raw.
+    "smic": {"frames": "auto"},
+    "smic_vis": {"frames": "auto"},
+    "smic_nir": {"frames": "auto"},
     "casme_sq": {},
 }
 NAMES = tuple(ADAPTERS) + ("synthetic",)
@@ -47,18 +48,45 @@ def default_data_config() -> dict[str, Any]:
           "adapter_options": {k: dict(v) for k, v in ADAPTER_OPTIONS.items()},
           "apex": "annotated",
           # TFRecord cache of preprocessed datasets (data/builders.py); '' = no cache.
-          "cache_dir": "~/tensorflow_datasets",
+          "cache_dir": "auto",  # 'auto': $TFDS_DATA_DIR, else ~/tensorflow_datasets
+          # A published protocol's clip counts (data/manifests.py); '' = none. With
+          # allow_missing a run with fewer clips goes on and says 'N of M clips'.
+          "manifest": "",
+          "allow_missing": False,
           # The built-in dataset the :demo variants use (data/synthetic.py).
           "synthetic": dict(num_subjects=12, clips_per_subject=15, image_size=64,
                             difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0,
                             seed=0)}
 
 
+def check_options(name: str, options: dict[str, Any], *, where: str = "adapter options"
+                  ) -> None:
+  """Raises ConfigError when `options` names an option adapter `name` does not take.
+
+  Args:
+    name: a dataset in ADAPTERS.
+    options: option name -> value.
+    where: how the user gave them, for the message ('--adapter_options').
+  """
+  known = ADAPTER_OPTIONS.get(name, {})
+  unknown = sorted(set(options) - set(known))
+  if unknown:
+    listed = (", ".join(f"{k} (default {v!r})" for k, v in known.items())
+              or "none")
+    raise ConfigError(f"{where}: dataset {name!r} has no option(s) {unknown}; its "
+                      f"options are: {listed}")
+
+
 def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Scan:
-  """Reads dataset `name` from `root` with its adapter."""
+  """Reads dataset `name` from `root` with its adapter.
+
+  Raises:
+    ConfigError: an unknown dataset, or an option its adapter does not take.
+  """
   if name not in ADAPTERS:
     raise ConfigError(f"dataset {name!r} is unknown; expected one of "
                       f"{sorted(ADAPTERS) + ['synthetic']}")
+  check_options(name, options)
   module, fixed = ADAPTERS[name]
   options = {k: v for k, v in options.items() if v != ""}
   return importlib.import_module(module).load(root, apex=apex, **fixed, **options)

@@ -3,7 +3,10 @@
 Corpora are unpacked in slightly different ways (`CASME2_RAW_selected/` or
 `CASME2_RAW_selected/CASME2_RAW_selected/`, `Cropped/` or
 `Cropped-updated/Cropped/`); adapters name the candidates and this module
-finds the one present, or says what was expected.
+finds the one present, or says what was expected. `attach_frames` gives a
+sample its frames onset..offset (and what they show, `frame_source`), noting
+ignored files: frames outside onset..offset, and images without a frame
+number ('cover.jpg'), ONE note per clip.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 from typing import Sequence
 
 from mer_jax.data import apex as apex_lib
-from mer_jax.data.sample import Exclusion, Sample
+from mer_jax.data.sample import Exclusion, FRAME_SOURCES, Sample
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
 
@@ -65,18 +68,39 @@ def find_file(root: str, candidates: Sequence[str], *, what: str,
   raise DataError(missing)
 
 
-def select_frames(key: str, folder: str, onset: int, offset: int
-                  ) -> tuple[tuple[str, ...], Exclusion | None]:
+def stray_note(key: str, folder: str, names: Sequence[str]) -> Exclusion | None:
+  """The one repaired note for images without a frame number in a clip folder, or None.
+
+  '<folder>: cover.jpg has no frame number; ignored' (several names: 'have').
+  """
+  if not names:
+    return None
+  verb = "has" if len(names) == 1 else "have"
+  return Exclusion(key, f"{folder}: {', '.join(names)} {verb} no frame number; ignored",
+                   repaired=True)
+
+
+def select_frames(key: str, folder: str, onset: int, offset: int, *,
+                  note_extra: bool = True
+                  ) -> tuple[tuple[str, ...], list[Exclusion]]:
   """The frame files onset..offset of a clip folder, sorted by frame number.
 
+  Args:
+    key: the sample's key, for the notes.
+    folder: the clip folder.
+    onset, offset: the frame numbers wanted (inclusive).
+    note_extra: note frames outside onset..offset (False for folders that
+      always hold more, such as CAS(ME)^2's long videos).
+
   Returns:
-    (paths, None) when every frame is there; (paths, repaired Exclusion) when
-    extra frames outside onset..offset were ignored; ((), Exclusion) when the
-    folder or a frame is missing (the sample must be left out).
+    (paths, notes): the frames and repaired notes (frames outside
+    onset..offset ignored; ONE note for images without a frame number, such
+    as 'cover.jpg'); or ((), [the exclusion]) when the folder or a frame is
+    missing (the sample must be left out).
   """
   if not os.path.isdir(folder):
-    return (), Exclusion(key, f"sample folder {folder} does not exist")
-  files = frames_lib.list_frame_files(folder)
+    return (), [Exclusion(key, f"sample folder {folder} does not exist")]
+  files, stray = frames_lib.split_frame_files(folder)
   by_number = {}
   for path in files:
     by_number.setdefault(frames_lib.frame_number(path), path)
@@ -84,17 +108,18 @@ def select_frames(key: str, folder: str, onset: int, offset: int
   missing = [n for n in wanted if n not in by_number]
   if missing:
     shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-    return (), Exclusion(key, f"{folder}: {len(missing)} of the frames {onset}..{offset} "
-                              f"are missing ({shown})")
+    return (), [Exclusion(key, f"{folder}: {len(missing)} of the frames {onset}..{offset} "
+                               f"are missing ({shown})")]
+  notes = [n for n in (stray_note(key, folder, stray),) if n]
   extra = len(by_number) - len(wanted)
-  note = None
-  if extra:
-    note = Exclusion(key, f"{folder}: {extra} frame files outside onset..offset "
-                          f"({onset}..{offset}) were ignored", repaired=True)
-  return tuple(by_number[n] for n in wanted), note
+  if extra and note_extra:
+    notes.append(Exclusion(key, f"{folder}: {extra} frame files outside onset..offset "
+                                f"({onset}..{offset}) were ignored", repaired=True))
+  return tuple(by_number[n] for n in wanted), notes
 
 
-def attach_frames(sample: Sample, folder: str, policy: str
+def attach_frames(sample: Sample, folder: str, policy: str, *,
+                  frame_source: str | None = None, note_extra: bool = True
                   ) -> tuple[Sample | None, list[Exclusion]]:
   """`sample` with its frames onset..offset from `folder` and its apex under `policy`.
 
@@ -104,18 +129,30 @@ def attach_frames(sample: Sample, folder: str, policy: str
   A missing folder or frame, or a frame that cannot be read (frame_difference
   reads them), leaves only this sample out, with the reason.
 
+  Args:
+    sample: the sample as parsed from the annotation (no frame paths).
+    folder: its clip folder.
+    policy: the apex policy (data/apex.py).
+    frame_source: when given, set on the sample ('face_crop' or 'uncropped',
+      what the adapter's frame folder shows).
+    note_extra: as in `select_frames`.
+
   Returns:
     (the sample, or None when it is left out; exclusions and repair notes).
   """
+  if frame_source is not None and frame_source not in FRAME_SOURCES:
+    raise ValueError(f"frame_source={frame_source!r}; expected one of {FRAME_SOURCES}")
   try:
-    paths, note = select_frames(sample.key, folder, sample.onset, sample.offset)
+    paths, notes = select_frames(sample.key, folder, sample.onset, sample.offset,
+                                 note_extra=note_extra)
     if not paths:
-      return None, [note]
+      return None, notes
     apex, source = sample.apex, sample.apex_source
     if policy != "annotated":
       apex, source, _ = apex_lib.resolve(sample.key, sample.onset, None, sample.offset,
                                          policy, paths)
   except DataError as e:
     return None, [Exclusion(sample.key, str(e))]
-  found = dataclasses.replace(sample, frame_paths=paths, apex=apex, apex_source=source)
-  return found, [note] if note else []
+  found = dataclasses.replace(sample, frame_paths=paths, apex=apex, apex_source=source,
+                              frame_source=frame_source or sample.frame_source)
+  return found, notes

@@ -93,7 +93,8 @@ def _parse_row(where: str, row: dict, root: str, dataset: str,
                 emotion=text["emotion"].lower(), onset=onset, apex=apex, offset=offset,
                 apex_source=apex_source, action_units=text["action_units"],
                 objective_class=_parse_int(where, row, "objective_class"),
-                frame_paths=_list_frames(where, folder, onset, offset))
+                frame_paths=_list_frames(where, folder, onset, offset),
+                frame_source="face_crop")  # the built-in faces fill their frames
 
 
 def load_native(root: str, dataset: str = "synthetic",
@@ -106,7 +107,8 @@ def load_native(root: str, dataset: str = "synthetic",
     apex_source: the value of `Sample.apex_source` (the CSV has no column).
 
   Returns:
-    The samples in file order, frame_paths sorted by frame number.
+    The samples in file order, frame_paths sorted by frame number,
+    frame_source 'face_crop' (the synthetic faces fill their frames).
 
   Raises:
     DataError: naming the file, line and field, when the CSV or a column is

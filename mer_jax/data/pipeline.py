@@ -21,7 +21,6 @@ scheme leaves out and clips whose frames cannot be read all end up in
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Callable, Mapping, Sequence
 
 from absl import logging
@@ -31,12 +30,12 @@ import tqdm
 from mer_jax import multihost
 from mer_jax.data import builders
 from mer_jax.data import datasets
+from mer_jax.data import faces
 from mer_jax.data import labels as labels_lib
+from mer_jax.data import manifests
 from mer_jax.data import native, synthetic
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
-from mer_jax.preprocess import frames as frames_lib
-from mer_jax.preprocess import recipes
 
 # Reads the frames (uint8 [T, H, W, 3], onset..offset) of one sample.
 ClipReader = Callable[[Sample], np.ndarray]
@@ -53,6 +52,8 @@ class ExperimentData:
   inputs: dict[str, np.ndarray]      # the recipe's named arrays, each [N, ...]
   class_names: tuple[str, ...]
   excluded: list[Exclusion]          # left out (or repaired), with the reason
+  # How the run covers its published protocol (data/manifests.py), or None.
+  coverage: dict | None = None
 
 
 def load_synthetic(data_cfg: Mapping) -> tuple[Scan, ClipReader]:
@@ -69,9 +70,7 @@ def load_synthetic(data_cfg: Mapping) -> tuple[Scan, ClipReader]:
   return Scan(data.samples, []), lambda s: videos[s.key]
 
 
-def read_from_disk(sample: Sample) -> np.ndarray:
-  """Reads a sample's frames from its `frame_paths`."""
-  return frames_lib.read_frames(sample.frame_paths)
+read_from_disk = builders.read_from_disk  # reads a sample's frames from its `frame_paths`
 
 
 def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
@@ -83,22 +82,33 @@ def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
                        **options), read_from_disk
 
 
+def _frame_reader(read: ClipReader) -> faces.FrameReader | None:
+  """What the face step reads frames with: files one by one, or the in-memory clip."""
+  if read is read_from_disk:
+    return None  # faces.locate_faces reads only the frames it looks at
+  return lambda sample, positions: read(sample)[np.asarray(positions)]
+
+
 def preprocess(samples: Sequence[Sample], read: ClipReader, recipe_cfg: Mapping
                ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
-  """Applies the recipe to every sample; a clip that cannot be read is excluded."""
-  kept, out, excluded = [], [], []
-  for s in tqdm.tqdm(samples, desc=f"preprocess ({recipe_cfg['name']})",
+  """Finds the faces (data/faces.py), then applies the recipe to every sample.
+
+  A clip that cannot be read or preprocessed is excluded; a face found only
+  by a fallback is listed as repaired (both with the reason).
+  """
+  located = faces.locate_faces(samples, recipe_cfg.get("face", "none"), _frame_reader(read))
+  kept, out, excluded = [], [], list(located.notes)
+  for s in tqdm.tqdm(located.samples, desc=f"preprocess ({recipe_cfg['name']})",
                      unit="clip", leave=False, disable=len(samples) < 50):
-    try:
-      out.append(recipes.run(read(s), recipe_cfg, apex_index=s.apex - s.onset))
-      kept.append(s)
-    except ConfigError:
-      raise
-    except Exception as e:  # A corrupt clip: leave it out, say which and why.
-      excluded.append(Exclusion(s.key, f"preprocessing failed: {e}"))
-      logging.warning("%s left out: %s", s.key, e)
+    inputs, failed = builders.preprocess_one(s, recipe_cfg, located.boxes.get(s.key), read)
+    if failed is not None:
+      excluded.append(failed)
+      continue
+    out.append(inputs)
+    kept.append(s)
   if not kept:
-    raise DataError(f"no clip could be preprocessed; the first error: {excluded[0].reason}")
+    raise DataError("no clip could be preprocessed; the first error: "
+                    f"{next(e for e in excluded if not e.repaired).reason}")
   return kept, stack_inputs(out), excluded
 
 
@@ -123,7 +133,8 @@ def uses_cache(name: str, data_cfg: Mapping) -> bool:
   Every dataset on disk does when `data.cache_dir` is set; the synthetic data
   generated in memory never does (it has no root and takes seconds to make).
   """
-  return bool(data_cfg.get("cache_dir")) and bool(data_cfg["roots"].get(name))
+  return bool(builders.resolve_cache_dir(data_cfg.get("cache_dir", ""))) and bool(
+      data_cfg["roots"].get(name))
 
 
 def load_prepared(name: str, data_cfg: Mapping
@@ -135,12 +146,18 @@ def load_prepared(name: str, data_cfg: Mapping
   options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
   return multihost.primary_first(f"prepare {name}", lambda: builders.load_prepared(
       name, data_cfg["roots"][name], data_cfg["recipe"],
-      os.path.expanduser(data_cfg["cache_dir"]), options, data_cfg["apex"]))
+      builders.resolve_cache_dir(data_cfg["cache_dir"]), options, data_cfg["apex"]))
 
 
 def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
-                ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
-  """One dataset's labelled samples, their inputs and every exclusion (with reasons)."""
+                ) -> tuple[list[Sample], Inputs, list[Exclusion], list[Exclusion]]:
+  """One dataset's labelled samples, their inputs and every exclusion (with reasons).
+
+  Returns:
+    (kept samples, their inputs, every exclusion and repair note, the
+    exclusions for a fault: the adapter's, the face step's and
+    preprocessing's, not the label scheme's by-design left-outs nor repairs).
+  """
   if uses_cache(name, data_cfg):
     samples, inputs, excluded = load_prepared(name, data_cfg)
   else:
@@ -151,14 +168,15 @@ def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
                       f"{len(scan.excluded)} were excluded")
     samples, excluded, inputs = scan.samples, list(scan.exclusions), None
   kept, _, left_out = labels_lib.apply_scheme(samples, scheme)
-  excluded += [Exclusion(s.key, reason) for s, reason in left_out]
-  if not kept:
-    return [], {}, excluded
-  if inputs is None:  # the clips of the scheme only, preprocessed now
+  by_scheme = [Exclusion(s.key, reason) for s, reason in left_out]
+  if kept and inputs is None:  # the clips of the scheme only, preprocessed now
     kept, inputs, unreadable = preprocess(kept, read, data_cfg["recipe"])
-    return kept, inputs, excluded + unreadable
-  index = {s.key: i for i, s in enumerate(samples)}
-  return kept, take(inputs, np.asarray([index[s.key] for s in kept], np.int64)), excluded
+    excluded += unreadable
+  elif kept:  # the cache holds every clip of the dataset: take the scheme's
+    index = {s.key: i for i, s in enumerate(samples)}
+    inputs = take(inputs, np.asarray([index[s.key] for s in kept], np.int64))
+  faults = [e for e in excluded if not e.repaired]
+  return kept, (inputs if kept else {}), excluded + by_scheme, faults
 
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
@@ -168,14 +186,20 @@ def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
     raise ConfigError(f"label scheme {scheme.name} needs config.data.apex='annotated' "
                       f"(got {data_cfg['apex']!r}): its rule is defined by the annotated "
                       "apexes")
-  kept, inputs, excluded = [], [], []
+  kept, inputs, excluded, candidates = [], [], [], []
   for name in data_cfg["datasets"]:
-    k, x, e = load_inputs(name, data_cfg, scheme)
-    kept, excluded = kept + k, excluded + e
+    k, x, e, faults = load_inputs(name, data_cfg, scheme)
+    kept, excluded, candidates = kept + k, excluded + e, candidates + faults
     inputs += [x] if k else []
+  coverage = manifests.check(data_cfg.get("manifest", ""), kept, candidates,
+                             data_cfg.get("allow_missing", False))
   if not kept:
     raise DataError(
         f"no sample of {list(data_cfg['datasets'])} has a label in scheme "
         f"{scheme.name!r} (classes {scheme.class_names}); {len(excluded)} were excluded")
+  if coverage is not None and not manifests.is_complete(coverage):
+    logging.warning("config.data.allow_missing=True: the run has %s of %s",
+                    manifests.describe(coverage), coverage["title"])
   y = np.asarray([scheme.label(s) for s in kept], np.int32)
-  return ExperimentData(kept, y, concatenate(inputs), scheme.class_names, excluded)
+  return ExperimentData(kept, y, concatenate(inputs), scheme.class_names, excluded, coverage)
+

@@ -1,8 +1,14 @@
 """Cross-validation protocols: pure, deterministic functions of the sample list.
 
-A subject's identity is the pair (dataset, subject), written 'dataset/subject',
-so `loso` over a composite of several corpora is the MEGC composite LOSO
-(CDE), and `leave_one_dataset_out` is the holdout-database evaluation (HDE).
+A subject's identity is the person the clip shows, `Sample.person`: the pair
+(dataset, subject) written 'dataset/subject', except that SMIC's cameras
+(datasets 'smic', 'smic_vis', 'smic_nir') filmed the same people, so their
+clips of subject 's11' are the one person 'smic/s11'. Every protocol that
+keeps subjects apart (loso, subject_kfold, split_validation, and the
+'shared_subjects' of describe_folds) groups by person, so no person is ever
+on both sides of a split. `loso` over a composite of several corpora is the
+MEGC composite LOSO (CDE), and `leave_one_dataset_out` is the
+holdout-database evaluation (HDE).
 Every protocol returns a list of `Fold`s whose index arrays point into the
 sample list it was given; the same samples and seed always give the same
 folds, on every host and Python version (no `hash()`, no global RNG).
@@ -25,11 +31,11 @@ class Fold:
   """One train/test split.
 
   Attributes:
-    name: 'dataset/subject' for LOSO, the dataset for LODO, 'foldNN' for the
-      k-fold protocols.
+    name: the person for LOSO ('casme2/sub01'; 'smic/s11' for SMIC HS, VIS
+      and NIR alike), the dataset for LODO, 'foldNN' for the k-fold protocols.
     train: sorted int64 indices into the sample list.
     test: sorted int64 indices into the sample list.
-    test_subjects: sorted 'dataset/subject' ids of the test samples.
+    test_subjects: sorted person ids (`subject_id`) of the test samples.
   """
 
   name: str
@@ -39,8 +45,12 @@ class Fold:
 
 
 def subject_id(sample: Sample) -> str:
-  """The identity of `sample`'s subject across corpora: 'dataset/subject'."""
-  return f"{sample.dataset}/{sample.subject}"
+  """The identity of `sample`'s subject across corpora: `Sample.person`.
+
+  'dataset/subject' ('casme2/sub01'), except for SMIC's cameras: 'smic',
+  'smic_vis' and 'smic_nir' clips of 's11' are all 'smic/s11'.
+  """
+  return sample.person
 
 
 def _subject_ids(samples: Sequence[Sample]) -> np.ndarray:
@@ -82,24 +92,25 @@ def _folds_from_assignment(assignment: np.ndarray, k: int,
 
 
 def loso(samples: Sequence[Sample]) -> list[Fold]:
-  """Leave-one-subject-out: one fold per (dataset, subject).
+  """Leave-one-subject-out: one fold per person (`subject_id`).
 
-  Over a composite of corpora this is the MEGC composite LOSO (CDE).
+  Over a composite of corpora this is the MEGC composite LOSO (CDE). SMIC HS,
+  VIS and NIR clips of one subject share the fold 'smic/s11'.
 
   Args:
     samples: the samples to split.
 
   Returns:
-    One fold per subject, ordered by dataset then subject id (string order),
-    each named 'dataset/subject'.
+    One fold per person, ordered by corpus then subject id (string order),
+    each named after the person: 'dataset/subject' ('smic/s11' for SMIC).
 
   Raises:
     ProtocolError: no samples, or only one subject (empty training set).
   """
   _check_nonempty(samples, "loso")
   subjects = _subject_ids(samples)
-  keys = sorted({(s.dataset, s.subject) for s in samples})
-  return [_make_fold(f"{d}/{s}", subjects == f"{d}/{s}", subjects) for d, s in keys]
+  people = sorted(set(subjects), key=lambda p: p.partition("/")[::2])
+  return [_make_fold(p, subjects == p, subjects) for p in people]
 
 
 def leave_one_dataset_out(samples: Sequence[Sample]) -> list[Fold]:
@@ -181,7 +192,7 @@ def stratified_kfold(samples: Sequence[Sample], labels: Sequence[int] | np.ndarr
 
 
 def subject_kfold(samples: Sequence[Sample], k: int, seed: int) -> list[Fold]:
-  """Subject-independent k-fold: all clips of a subject share one test fold.
+  """Subject-independent k-fold: all clips of a person share one test fold.
 
   Subjects are shuffled with `seed`, then placed largest first into the fold
   with the fewest samples so far (ties: lowest fold), which balances fold
@@ -267,10 +278,11 @@ def _count_validation_subjects(fraction: float, n_subjects: int) -> int:
 def split_validation(samples: Sequence[Sample], train: Sequence[int] | np.ndarray,
                      fraction: float, seed: int,
                      fold_name: str) -> tuple[np.ndarray, np.ndarray]:
-  """Holds out whole training subjects of one fold for early stopping.
+  """Holds out whole training subjects (persons) of one fold for early stopping.
 
   Only the fold's training indices are looked at, so a test subject can never
-  end up in the validation set.
+  end up in the validation set; SMIC HS and VIS clips of one person go
+  to the same side.
 
   Args:
     samples: the full sample list the indices point into.

@@ -47,6 +47,9 @@ REQUIRED = ("Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame",
 FRAMES_DIRS = ("SAMM/SAMM", "SAMM")
 # The distributed file writes 'Other'; meb maps 'Others' too (datasets.md section 2).
 _EMOTION_ALIASES = {"other": "others"}
+# The labels of the codes file, lower case and after the alias (datasets.md section 2).
+EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise",
+            "others")
 _SUBJECT_DIR = re.compile(r"^\d{3}$")
 
 
@@ -66,7 +69,8 @@ def read_codes(path: str) -> tuple[list[Sample], list[Exclusion]]:
 
   Returns:
     (samples in file order without frame_paths, exclusions): rows with a
-    non-numeric or reversed onset/offset, an empty emotion, a bad objective
+    non-numeric or reversed onset/offset, an empty or unknown emotion (not in
+    EMOTIONS), a bad objective
     class or a repeated Filename are excluded, naming the file, row and field;
     an apex outside onset..offset (or missing) is set to the midpoint and
     listed as repaired.
@@ -88,7 +92,8 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
 
   Returns:
     Scan with the samples sorted by subject then clip, frame_paths onset..offset
-    sorted by frame number, and every excluded or repaired sample.
+    sorted by frame number (frame_source 'uncropped': SAMM has no official
+    face crops), and every excluded or repaired sample.
 
   Raises:
     DataError: `root` does not look like SAMM (no codes file, no frames
@@ -102,7 +107,8 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
   samples = []
   for code in codes:
     s = code.sample
-    sample, notes = layout.attach_frames(s, os.path.join(frames_dir, s.subject, s.clip), apex)
+    sample, notes = layout.attach_frames(s, os.path.join(frames_dir, s.subject, s.clip), apex,
+                                         frame_source="uncropped")
     exclusions.extend(notes)
     if sample is not None and apex == "annotated" and code.apex_note is not None:
       exclusions.append(code.apex_note)  # The repair matters only for the annotated apex.
@@ -191,7 +197,12 @@ def _parse_labels(row: Row) -> dict:
   if not emotion:
     raise DataError(f"{row.where}: field 'Estimated Emotion' is empty; expected an "
                     "emotion such as 'Anger'")
-  return dict(emotion=_EMOTION_ALIASES.get(emotion, emotion),
+  emotion = _EMOTION_ALIASES.get(emotion, emotion)
+  if emotion not in EMOTIONS:
+    raise DataError(f"unknown label {row['Estimated Emotion']!r} in {row.where} (field "
+                    f"'Estimated Emotion'); expected one of {list(EMOTIONS[:-1])} or "
+                    "other/others (any case); correct the annotation file")
+  return dict(emotion=emotion,
               action_units=annotations.parse_text(row, "Action Units"),
               objective_class=_parse_class(row))
 

@@ -10,12 +10,21 @@ from the layout (shared/datasets.md, section 3):
 
 A doubled top folder (`SMIC_all_raw/SMIC_all_raw/HS`) is found as well.
 
+Which tree: frames='auto' (the default; '' means the same) takes whichever
+of SMIC_all_raw/<subset> and SMIC_all_cropped/<subset> exists, and when both
+do, SMIC_all_cropped: the official face crops, as in the MEGC 2019
+distribution. frames='raw' or 'cropped' asks for one tree; when it is
+missing the error names both trees and suggests frames='auto'. Cropped clips get frame_source 'face_crop', raw
+ones 'uncropped' (whole camera frames).
+
 - Subject = the folder name ('s1', not zero-padded); clip = the clip folder
   name ('s1_ne_01'); emotion = the emotion folder name, lower case.
 - Frame files are found by listing the clip folder (any image extension, any
   prefix: the raw 'image<N>.bmp' and the unverified cropped names alike) and
-  sorted by frame number. The clip is already onset..offset, so onset and
-  offset are the first and last frame numbers; a gap excludes the clip.
+  sorted by frame number; an image without a frame number ('cover.jpg') is
+  ignored, with one repaired note for the clip. The clip is already
+  onset..offset, so onset and offset are the first and last frame numbers;
+  a gap excludes the clip.
 - SMIC annotates no apex. apex='annotated' therefore means 'midpoint' here:
   every clip gets the midpoint, and the Scan holds ONE repaired note for the
   whole dataset (key '<dataset>/*/*') instead of one per clip. Other policies
@@ -45,25 +54,55 @@ EMOTIONS = ("negative", "positive", "surprise")
 SUBSETS = {"hs": "HS", "vis": "VIS", "nir": "NIR"}
 DATASET_NAMES = {"hs": "smic", "vis": "smic_vis", "nir": "smic_nir"}
 FRAME_FOLDERS = {"raw": "SMIC_all_raw", "cropped": "SMIC_all_cropped"}
+FRAME_OPTIONS = ("auto",) + tuple(FRAME_FOLDERS)
+# The tree 'auto' prefers when both exist (the MEGC 2019 distribution's).
+AUTO_PREFERENCE = ("cropped", "raw")
+FRAME_SOURCES = {"raw": "uncropped", "cropped": "face_crop"}
 _SUBJECT = re.compile(r"s(\d+)", re.IGNORECASE)
 
 
-def _check_options(apex: str, subset: str, frames: str) -> str:
-  """Validates the options; returns the subset in lower case."""
+def _check_options(apex: str, subset: str, frames: str) -> tuple[str, str]:
+  """Validates the options; returns (subset in lower case, frames with '' -> 'auto')."""
   apex_lib.check_policy(apex)
   if subset.lower() not in SUBSETS:
     raise ConfigError(f"SMIC subset={subset!r}; expected one of {list(SUBSETS)}")
-  if frames not in FRAME_FOLDERS:
-    raise ConfigError(f"SMIC frames={frames!r}; expected one of {list(FRAME_FOLDERS)}")
-  return subset.lower()
+  frames = frames or "auto"
+  if frames not in FRAME_OPTIONS:
+    raise ConfigError(f"SMIC frames={frames!r}; expected one of {list(FRAME_OPTIONS)}")
+  return subset.lower(), frames
 
 
-def _subset_dir(root: str, subset: str, frames: str) -> str:
-  """<root>/SMIC_all_{raw,cropped}/<HS|VIS|NIR>, or DataError saying what was expected."""
-  top, sub = FRAME_FOLDERS[frames], SUBSETS[subset]
-  expected = f"{top}/{sub}/s<n>/micro/<negative|positive|surprise>/<clip>/image<N>.bmp"
-  return layout.find_dir(root, [f"{top}/{sub}"],
-                         what=f"SMIC-{sub} (expected {root}/{expected})")
+def _find_tree(root: str, subset: str, frames: str) -> str | None:
+  """<root>/SMIC_all_{raw,cropped}/<HS|VIS|NIR> (also doubled), or None."""
+  try:
+    return layout.find_dir(root, [f"{FRAME_FOLDERS[frames]}/{SUBSETS[subset]}"],
+                           what="SMIC")
+  except DataError:
+    return None
+
+
+def _subset_dir(root: str, subset: str, frames: str) -> tuple[str, str]:
+  """(the subset folder, 'raw' or 'cropped'), or DataError naming both trees.
+
+  frames='auto' takes the tree that exists, SMIC_all_cropped when both do.
+  """
+  sub = SUBSETS[subset]
+  found = {f: _find_tree(root, subset, f) for f in FRAME_FOLDERS}
+  wanted = AUTO_PREFERENCE if frames == "auto" else (frames,)
+  for f in wanted:
+    if found[f] is not None:
+      return found[f], f
+  trees = " nor ".join(f"{root}/{FRAME_FOLDERS[f]}/{sub}" for f in AUTO_PREFERENCE)
+  layout_hint = f"<tree>/{sub}/s<n>/micro/<negative|positive|surprise>/<clip>/image<N>.bmp"
+  if frames == "auto":
+    raise DataError(f"SMIC-{sub}: neither {trees} exists (also looked for a doubled top "
+                    f"folder); expected {layout_hint}")
+  other = next(f for f in FRAME_FOLDERS if f != frames)
+  there = (f"{FRAME_FOLDERS[other]}/{sub} exists" if found[other]
+           else f"neither {trees} exists")
+  raise DataError(f"SMIC-{sub}: frames={frames!r} needs {root}/{FRAME_FOLDERS[frames]}/"
+                  f"{sub}, which does not exist ({there}); set frames='auto' to use "
+                  "whichever tree is there")
 
 
 def _subject_dirs(subset_dir: str) -> list[tuple[str, str]]:
@@ -86,7 +125,11 @@ def _subdirs(folder: str) -> list[str]:
 
 
 def _frame_range(key: str, folder: str) -> tuple[int, int] | Exclusion:
-  """(onset, offset): the first and last frame numbers of a clip folder, or an exclusion."""
+  """(onset, offset): the first and last frame numbers of a clip folder, or an exclusion.
+
+  Images without a frame number ('cover.jpg') are not frames; the note that
+  they were ignored comes from layout.attach_frames, once per clip.
+  """
   try:
     files = frames_lib.list_frame_files(folder)
   except DataError as e:
@@ -96,9 +139,9 @@ def _frame_range(key: str, folder: str) -> tuple[int, int] | Exclusion:
   return frames_lib.frame_number(files[0]), frames_lib.frame_number(files[-1])
 
 
-def _load_clip(dataset: str, subject: str, emotion: str, folder: str,
-               policy: str) -> tuple[Sample | None, Exclusion | None]:
-  """One clip folder -> (Sample, None) or (None, Exclusion).
+def _load_clip(dataset: str, subject: str, emotion: str, folder: str, policy: str,
+               frame_source: str) -> tuple[Sample | None, list[Exclusion]]:
+  """One clip folder -> (Sample or None, its exclusion or repair notes).
 
   The clip is already onset..offset; a gap in its frame numbers leaves it out.
   SMIC annotates no apex, so 'annotated' means the midpoint here.
@@ -107,34 +150,35 @@ def _load_clip(dataset: str, subject: str, emotion: str, folder: str,
   key = f"{dataset}/{subject}/{clip}"
   if emotion not in EMOTIONS:
     parent = os.path.dirname(folder)
-    return None, Exclusion(key, f"emotion folder {parent} is not one of {list(EMOTIONS)}")
+    return None, [Exclusion(key, f"emotion folder {parent} is not one of {list(EMOTIONS)}")]
   found = _frame_range(key, folder)
   if isinstance(found, Exclusion):
-    return None, found
+    return None, [found]
   onset, offset = found
   sample = Sample(dataset=dataset, subject=subject, clip=clip, emotion=emotion,
                   onset=onset, apex=apex_lib.midpoint(onset, offset), offset=offset,
                   apex_source="midpoint")
-  sample, notes = layout.attach_frames(sample, folder, policy)
-  return sample, (notes[0] if notes else None)
+  return layout.attach_frames(sample, folder, policy, frame_source=frame_source)
 
 
-def _load_subject(dataset: str, subject: str, folder: str, policy: str) -> Scan:
+def _load_subject(dataset: str, subject: str, folder: str, policy: str,
+                  frame_source: str) -> Scan:
   """The clips under <subject>/micro/<emotion>/; non_micro is never read."""
   micro = os.path.join(folder, "micro")
   scan = Scan([], [])
   for emotion_dir in _subdirs(micro):
     for clip in _subdirs(os.path.join(micro, emotion_dir)):
-      sample, problem = _load_clip(dataset, subject, emotion_dir.lower(),
-                                   os.path.join(micro, emotion_dir, clip), policy)
+      sample, notes = _load_clip(dataset, subject, emotion_dir.lower(),
+                                 os.path.join(micro, emotion_dir, clip), policy,
+                                 frame_source)
       scan.samples += [sample] if sample else []
-      scan.exclusions += [problem] if problem else []
+      scan.exclusions += notes
   scan.samples.sort(key=lambda s: s.clip)
   return scan
 
 
 def load(root: str, *, apex: str = "annotated", subset: str = "hs",
-         frames: str = "raw") -> Scan:
+         frames: str = "auto") -> Scan:
   """Reads the SMIC short clips of one subset.
 
   Args:
@@ -142,22 +186,27 @@ def load(root: str, *, apex: str = "annotated", subset: str = "hs",
     apex: apex policy (data/apex.py); 'annotated' uses the midpoint, since
       SMIC has no apex annotation, and adds one repaired note.
     subset: 'hs' (dataset 'smic'), 'vis' ('smic_vis') or 'nir' ('smic_nir').
-    frames: 'raw' (SMIC_all_raw) or 'cropped' (SMIC_all_cropped).
+    frames: 'auto' (or ''): SMIC_all_cropped when it holds the subset,
+      else SMIC_all_raw; 'raw' (SMIC_all_raw) or 'cropped' (SMIC_all_cropped)
+      to ask for one tree.
 
   Returns:
-    Samples sorted by subject number then clip, and the clips left out.
+    Samples sorted by subject number then clip (frame_source 'face_crop'
+    from SMIC_all_cropped, 'uncropped' from SMIC_all_raw), and the clips left
+    out or repaired.
 
   Raises:
     ConfigError: an unknown apex policy, subset or frames option.
-    DataError: the root, the subset folder or any subject folder is missing.
+    DataError: the root or the subset folder (of the tree asked for, or of
+      both trees under 'auto') is missing, or it has no subject folders.
   """
-  subset = _check_options(apex, subset, frames)
+  subset, frames = _check_options(apex, subset, frames)
   dataset = DATASET_NAMES[subset]
-  subset_dir = _subset_dir(layout.check_root(root, dataset), subset, frames)
+  subset_dir, tree = _subset_dir(layout.check_root(root, dataset), subset, frames)
   policy = "midpoint" if apex == "annotated" else apex
   scan = Scan([], [])
   for subject, folder in _subject_dirs(subset_dir):
-    part = _load_subject(dataset, subject, folder, policy)
+    part = _load_subject(dataset, subject, folder, policy, FRAME_SOURCES[tree])
     scan.samples += part.samples
     scan.exclusions += part.exclusions
   if apex == "annotated" and scan.samples:

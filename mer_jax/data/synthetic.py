@@ -258,7 +258,8 @@ def _make_clip(spec: SyntheticSpec, s: int, c: int, emotion: str, g: dict,
   sample = Sample(dataset="synthetic", subject=f"sub{s + 1:02d}",
                   clip=f"EP{c // 3 + 1:02d}_{c % 3 + 1:02d}", emotion=emotion,
                   onset=onset, apex=onset + apex, offset=onset + length - 1,
-                  apex_source="synthetic", action_units=aus, objective_class=objective)
+                  apex_source="synthetic", action_units=aus, objective_class=objective,
+                  frame_source="face_crop")  # the drawn face fills the frame
   return sample, video, field
 
 

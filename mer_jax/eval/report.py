@@ -60,8 +60,34 @@ def _prediction_rows(samples: Sequence[Sample], labels: Sequence[int],
                      class_names: Sequence[str]) -> list[dict]:
   return [{"dataset": s.dataset, "subject": s.subject, "clip": s.clip,
            "label": class_names[int(y)], "pred": class_names[int(p)],
-           "fold": str(f)}
+           "fold": str(f), **({"face": s.face_stage} if s.face_stage else {})}
           for s, y, p, f in zip(samples, labels, preds, fold_names)]
+
+
+def face_stages(samples: Sequence[Sample]) -> dict[str, dict[str, int]]:
+  """How the face step found the faces: {dataset: {stage: clips}} (data/faces.py)."""
+  out: dict[str, dict[str, int]] = {}
+  for s in samples:
+    if s.face_stage:
+      stages = out.setdefault(s.dataset, {})
+      stages[s.face_stage] = stages.get(s.face_stage, 0) + 1
+  return {d: dict(sorted(c.items())) for d, c in sorted(out.items())}
+
+
+def coverage_note(protocol: Mapping[str, Any]) -> str | None:
+  """'N of M clips' of a published protocol the run does not cover whole, else None."""
+  cov = protocol.get("clips")
+  if not cov or (cov["clips"] == cov["expected_clips"] and not cov.get("other_clips")
+                 and cov["subjects"] == cov["expected_subjects"]):
+    return None
+  short = [f"{name} {d['clips']} of {d['expected_clips']}"
+           for name, d in cov["per_dataset"].items() if d["clips"] != d["expected_clips"]]
+  return (f"> **{cov['clips']} of {cov['expected_clips']} clips** ({cov['subjects']} of "
+          f"{cov['expected_subjects']} subjects) of the {cov['title']} "
+          f"(`{cov['manifest']}`){': ' + ', '.join(short) if short else ''}. "
+          "The run was allowed to go on with clips missing (`data.allow_missing`), so it is "
+          "not the published protocol and the paper's rows below are not directly comparable; "
+          "the reasons are under 'excluded' in results.json.")
 
 
 def build_results(*, config: dict, protocol: dict, class_names: Sequence[str],
@@ -152,7 +178,8 @@ def format_table(results: Mapping[str, Any],
 
   Returns:
     The heading line, the oracle warning when selection == 'oracle', the
-    leak warning when test subjects also trained (`leak_warning`), and the
+    leak warning when test subjects also trained (`leak_warning`), 'N of M
+    clips' when a published protocol is not covered whole (`coverage_note`), and the
     table (UF1, UAR, accuracy, [legacy F1,] n), as one string.
   """
   protocol = results.get("protocol", {})
@@ -168,6 +195,9 @@ def format_table(results: Mapping[str, Any],
   leak = leak_warning(results.get("folds", []))
   if leak:
     lines += [leak, ""]
+  shortfall = coverage_note(protocol)
+  if shortfall:
+    lines += [shortfall, ""]
   headers = {"uf1": "UF1", "uar": "UAR", "accuracy": "accuracy",
              _LEGACY_KEY: "legacy ELRCN F1"}
   lines += ["| row | " + " | ".join(headers[k] for k in keys) + " | n |",

@@ -10,7 +10,28 @@ Re-detecting per frame would add detector jitter larger than the expression.
   faces = crop_clip(frames, m, 64)                     # [T, 64, 64, C]
   faces = align_clip(frames, 64)                       # the same in one call
 
-Methods:
+The face step that never drops a clip (data/faces.py) runs a chain of
+detectors on one frame (`find_face`), first success wins; its `FaceBox.stage`
+says which one found the box:
+
+  'haar'           OpenCV's frontal cascade haarcascade_frontalface_default.xml
+  'haar_alt'       haarcascade_frontalface_alt.xml
+  'haar_alt2'      haarcascade_frontalface_alt2.xml
+  'haar_alt_tree'  haarcascade_frontalface_alt_tree.xml
+  'upscaled'       the default cascade on the frame upscaled 2x, for faces
+                   down to half the smallest `detect` searches (5% of the
+                   shorter side, 12 px), box scaled back
+  'padded'         the default cascade on the frame with a 30% replicated
+                   border on each side (a face that fills the frame has no
+                   margin, which the cascade needs), box shifted back
+  'dlib_hog'       dlib's HOG frontal face detector, only when dlib imports
+                   (the optional `faces` extra; skipped silently otherwise)
+
+`locate_in_clip` tries the onset frame, then up to NEAREST_FRAMES other
+frames in order of distance from it (stage 'nearest_frame'); `crop_to_face`
+crops a clip from a `FaceBox` (box None: the frames are the face, unchanged).
+
+Methods (how the eyes are found once the box is):
   'haar': OpenCV's frontal-face Haar cascade (shipped in the cv2 wheel) for the
     box; eyes from `haarcascade_eye.xml` on the upper part of the box. When it
     does not find one eye on each side of the box's midline, the clip is
@@ -25,6 +46,7 @@ Coordinates are (x, y) pixels with pixel centres at integers; "left" and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import math
@@ -40,11 +62,40 @@ Box = tuple[int, int, int, int]  # (x, y, w, h) in pixels
 Point = tuple[float, float]  # (x, y) in pixels
 
 FACE_CASCADE = "haarcascade_frontalface_default.xml"
+# The detector chain of `find_face`, in order: stage name -> what it runs.
+CASCADE_STAGES = (("haar", FACE_CASCADE),
+                  ("haar_alt", "haarcascade_frontalface_alt.xml"),
+                  ("haar_alt2", "haarcascade_frontalface_alt2.xml"),
+                  ("haar_alt_tree", "haarcascade_frontalface_alt_tree.xml"))
+DETECTOR_STAGES = tuple(name for name, _ in CASCADE_STAGES) + ("upscaled", "padded",
+                                                               "dlib_hog")
+UPSCALE = 2  # the 'upscaled' stage's factor
+PAD_FRAC = 0.3  # the 'padded' stage's border on each side, as a fraction of the longer side
+NEAREST_FRAMES = 8  # frames besides the onset that `locate_in_clip` tries, spread over the clip
 EYE_CASCADE = "haarcascade_eye.xml"
 FACES_EXTRA = ('dlib face landmarks need the optional extra: pip install "mer_jax[faces]" '
                '(packages dlib-bin and face-recognition-models)')
 _MAX_EYE_TILT_DEG = 30.0  # a detected eye pair tilted more than this is a false pair
 _EYE_SEARCH_FRAC = 0.6  # eyes are searched in the top 60% of the face box
+_LEVEL = ((0.0, 0.0), (1.0, 0.0))  # "eyes" that give no rotation
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceBox:
+  """Where a clip's face is, and how it was found.
+
+  Attributes:
+    box: (x, y, w, h) of the face in frame pixels, or None: the frames are the
+      face (an official crop, or no face found anywhere): use them whole.
+    eyes: (left, right) eye centres, or None: crop without rotation.
+    stage: how it was found: a detector stage (DETECTOR_STAGES), or one of the
+      data-level fallbacks 'nearest_frame', 'official_crop', 'subject_median',
+      'whole_frame' (data/faces.py).
+  """
+
+  box: Box | None
+  eyes: tuple[Point, Point] | None
+  stage: str
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,20 +129,22 @@ def _largest(boxes: Sequence[Sequence[int]]) -> Box:
   return int(x), int(y), int(w), int(h)
 
 
-def detect(frame: np.ndarray, min_size_frac: float = 0.1) -> Box | None:
-  """Finds the largest frontal face with OpenCV's Haar cascade.
+def detect(frame: np.ndarray, min_size_frac: float = 0.1, cascade: str = FACE_CASCADE
+           ) -> Box | None:
+  """Finds the largest frontal face with an OpenCV Haar cascade.
 
   Args:
     frame: uint8 RGB [H, W, 3] or grey [H, W] / [H, W, 1].
     min_size_frac: smallest face side searched, as a fraction of the shorter
       image side (at least the cascade's 24-px window).
+    cascade: file name in `cv2.data.haarcascades` (default: the frontal one).
 
   Returns:
     (x, y, w, h) of the largest face, or None when there is none.
   """
   grey = to_grey(frame)
   side = max(24, int(min_size_frac * min(grey.shape)))
-  faces = load_cascade(FACE_CASCADE).detectMultiScale(
+  faces = load_cascade(cascade).detectMultiScale(
       grey, scaleFactor=1.1, minNeighbors=4, minSize=(side, side))
   return _largest(faces) if len(faces) else None
 
@@ -196,6 +249,177 @@ def eye_centres(points68: np.ndarray) -> tuple[Point, Point]:
   return (float(left[0]), float(left[1])), (float(right[0]), float(right[1]))
 
 
+def detect_upscaled(frame: np.ndarray, factor: int = UPSCALE, min_size_frac: float = 0.1
+                    ) -> Box | None:
+  """The frontal cascade on the frame upscaled `factor` times (bilinear), box scaled back.
+
+  It searches faces down to `min_size_frac / factor` of the shorter side (and
+  the cascade's 24-px window / factor): the small faces `detect` skips.
+  """
+  grey = to_grey(frame)
+  big = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+  box = detect(big, min_size_frac / factor)
+  if box is None:
+    return None
+  return _clip_box(tuple(round(v / factor) for v in box), grey.shape)
+
+
+def detect_padded(frame: np.ndarray, frac: float = PAD_FRAC) -> Box | None:
+  """The frontal cascade on the frame with a replicated border, box shifted back.
+
+  A face that fills its frame (an official tight crop) leaves the cascade no
+  margin around it; a border of `frac` times the longer side on each side
+  gives it one. The box is clipped to the frame.
+  """
+  grey = to_grey(frame)
+  pad = round(frac * max(grey.shape))
+  box = detect(cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+  if box is None:
+    return None
+  x, y, w, h = box
+  return _clip_box((x - pad, y - pad, w, h), grey.shape)
+
+
+def _clip_box(box: Sequence[int], shape: Sequence[int]) -> Box | None:
+  """(x, y, w, h) cut to a frame of shape (H, W, ...), or None when nothing is left."""
+  x, y, w, h = (int(v) for v in box)
+  x0, y0 = max(0, x), max(0, y)
+  x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
+  return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
+def _dlib_module():
+  """dlib, or None when it does not import (the optional `faces` extra)."""
+  try:
+    import dlib  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    return None
+  return dlib
+
+
+@functools.lru_cache(maxsize=None)
+def _hog_detector(dlib):
+  """dlib.get_frontal_face_detector() (cached)."""
+  return dlib.get_frontal_face_detector()
+
+
+def detect_dlib_hog(frame: np.ndarray) -> Box | None:
+  """The largest face of dlib's HOG frontal detector (one upsampling), clipped to the
+  frame; None when there is none or dlib is not installed."""
+  dlib = _dlib_module()
+  if dlib is None:
+    return None
+  frame = np.asarray(frame)
+  rgb = frame.ndim == 3 and frame.shape[-1] == 3
+  img = np.ascontiguousarray(frame if rgb else to_grey(frame))
+  boxes = [_clip_box((r.left(), r.top(), r.right() - r.left() + 1, r.bottom() - r.top() + 1),
+                     img.shape) for r in _hog_detector(dlib)(img, 1)]
+  boxes = [b for b in boxes if b is not None]
+  return _largest(boxes) if boxes else None
+
+
+def _detectors():
+  """(stage, detector) pairs of the chain, in order (see the module docstring)."""
+  cascades = [(stage, functools.partial(detect, cascade=name)) for stage, name in CASCADE_STAGES]
+  return cascades + [("upscaled", detect_upscaled), ("padded", detect_padded),
+                     ("dlib_hog", detect_dlib_hog)]
+
+
+def find_box(frame: np.ndarray) -> tuple[Box, str] | None:
+  """(box, stage) of the first detector of the chain that finds a face, or None."""
+  for stage, detector in _detectors():
+    box = detector(frame)
+    if box is not None:
+      return box, stage
+  return None
+
+
+def check_method(method: str) -> None:
+  """ConfigError for a method other than 'haar' or 'dlib', or 'dlib' without its extra."""
+  if method not in ("haar", "dlib"):
+    raise ConfigError(f"face alignment method={method!r}; expected 'haar' or 'dlib'")
+  if method == "dlib":
+    _dlib_predictor()  # a missing extra is reported before any detection
+
+
+def find_eyes(frame: np.ndarray, box: Box, method: str) -> tuple[Point, Point] | None:
+  """Eye centres in `box`: the eye cascade ('haar', None when not found) or dlib's
+  68 landmarks ('dlib')."""
+  if method == "dlib":
+    return eye_centres(landmarks(frame, box))
+  return detect_eyes(frame, box)
+
+
+def find_face(frame: np.ndarray, method: str = "haar") -> FaceBox | None:
+  """The detector chain on one frame: the first stage's box, its eyes, its stage name.
+
+  Args:
+    frame: uint8 RGB [H, W, 3] or grey [H, W] / [H, W, 1].
+    method: how the eyes are found, 'haar' or 'dlib' (see `find_eyes`).
+
+  Returns:
+    FaceBox(box, eyes, stage), or None when no stage finds a face.
+
+  Raises:
+    ConfigError: see `check_method`.
+  """
+  check_method(method)
+  found = find_box(frame)
+  if found is None:
+    return None
+  box, stage = found
+  return FaceBox(box, find_eyes(frame, box, method), stage)
+
+
+def search_positions(num_frames: int, limit: int = NEAREST_FRAMES) -> list[int]:
+  """Positions in a clip the face is looked for at: the onset (0), then up to `limit`
+  others spread evenly to the end, `round(linspace(0, T - 1, limit + 1))`, nearest first."""
+  spread = np.round(np.linspace(0, max(num_frames - 1, 0), limit + 1)).astype(int)
+  return [0] + [int(p) for p in np.unique(spread) if p != 0]
+
+
+def first_face(frames: Sequence[np.ndarray], method: str = "haar"
+               ) -> tuple[int, FaceBox] | None:
+  """(index, face) of the first of `frames` the chain finds a face in, or None."""
+  for index, frame in enumerate(frames):
+    found = find_face(frame, method)
+    if found is not None:
+      return index, found
+  return None
+
+
+def locate_in_clip(frames: np.ndarray, method: str = "haar",
+                   limit: int = NEAREST_FRAMES) -> FaceBox:
+  """A clip's face: the chain on the onset frame, else on the frames of `search_positions`.
+
+  A face found after the onset has the stage 'nearest_frame' (its box is used
+  for the whole clip, as the onset's would be).
+
+  Raises:
+    FaceNotFoundError (a DataError): no stage finds a face in any frame tried.
+    ConfigError: see `check_method`.
+  """
+  positions = search_positions(len(frames), limit)
+  found = first_face((frames[p] for p in positions), method)
+  if found is None:
+    raise FaceNotFoundError(
+        f"no face found in the onset frame ({np.shape(frames[0])}) nor in {len(positions) - 1} "
+        f"later frame(s) of the clip, by any of the detectors {', '.join(DETECTOR_STAGES)}")
+  index, box = found
+  return box if index == 0 else dataclasses.replace(box, stage="nearest_frame")
+
+
+def crop_to_face(frames: np.ndarray, found: FaceBox, size: int, margin: float = 0.1,
+                 antialias: bool = True) -> np.ndarray:
+  """The clip cut to `found`: its frames unchanged when `found.box` is None (the caller
+  resizes them), else `crop_clip` of the eye-levelled box plus `margin` at `size`."""
+  if found.box is None:
+    return np.asarray(frames)
+  left, right = found.eyes or _LEVEL
+  matrix = alignment_transform(left, right, found.box, size, margin)
+  return crop_clip(frames, matrix, size, antialias)
+
+
 def alignment_transform(left_eye: Point, right_eye: Point, box: Box, size: int,
                         margin: float = 0.1) -> np.ndarray:
   """The 2x3 affine that levels the eyes and maps the face box to `size x size`.
@@ -276,19 +500,12 @@ def estimate_alignment(frame: np.ndarray, size: int, method: str = "haar",
     ConfigError: unknown method, or 'dlib' without the `mer_jax[faces]` extra.
     FaceNotFoundError (a DataError): no face in the frame.
   """
-  if method not in ("haar", "dlib"):
-    raise ConfigError(f"face alignment method={method!r}; expected 'haar' or 'dlib'")
-  if method == "dlib":
-    _dlib_predictor()  # a missing extra is reported before any detection
+  check_method(method)
   box = detect(frame)
   if box is None:
     raise FaceNotFoundError(f"no face found in the onset frame ({np.shape(frame)}) by the "
                             f"Haar cascade {FACE_CASCADE}")
-  if method == "dlib":
-    eyes = eye_centres(landmarks(frame, box))
-  else:
-    level = ((0.0, 0.0), (1.0, 0.0))  # no eyes found: no rotation
-    eyes = detect_eyes(frame, box) or level
+  eyes = find_eyes(frame, box, method) or _LEVEL  # no eyes found: no rotation
   return alignment_transform(eyes[0], eyes[1], box, size, margin)
 
 

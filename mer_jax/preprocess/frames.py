@@ -6,6 +6,11 @@ Lexicographic order puts 'img10' before 'img9', so every list of frame files
 goes through `sort_by_frame_number`. `read_frames` turns such a list into one
 uint8 RGB array and reports a missing, corrupt or odd-sized frame by name;
 `list_frame_files` and `write_frames` list and write a clip folder.
+
+A clip folder may hold an image that is no frame (a 'cover.jpg' someone
+added): `list_frame_files` leaves out every image file whose name has no
+frame number, and `split_frame_files` also says which, so that adapters can
+note them (data/layout.py). `frame_number` itself still raises for such a name.
 """
 
 from __future__ import annotations
@@ -51,18 +56,28 @@ def sort_by_frame_number(paths: Sequence[str]) -> list[str]:
 
 
 def _read_rgb(path: str) -> np.ndarray:
-  """Reads one frame as uint8 RGB [H, W, 3], or raises DataError naming it."""
+  """Reads one frame as uint8 RGB [H, W, 3], or raises DataError naming it.
+
+  A missing, empty (0-byte), truncated (JPEG without its end marker) or
+  undecodable file is a DataError; data/inspect.py checks every frame with it.
+  """
   if not os.path.isfile(path):
     raise DataError(f"{path}: frame file does not exist")
   with open(path, "rb") as f:
     data = f.read()
+  if not data:  # cv2.imdecode asserts on an empty buffer instead of returning None
+    raise DataError(f"{path}: frame file is empty (0 bytes); copy the frame again "
+                    "from the corpus")
   # OpenCV decodes a JPEG cut short in its image data without an error (it
   # fills the rest grey), so check for the end-of-image marker ourselves.
   if path.lower().endswith((".jpg", ".jpeg")) and not data.rstrip(b"\0").endswith(
       b"\xff\xd9"):
     raise DataError(f"{path}: JPEG file is truncated (no end-of-image marker)")
   # IMREAD_COLOR expands grey-level files to 3 channels and drops alpha.
-  bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+  try:
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+  except cv2.error:  # some decoders assert on malformed headers
+    bgr = None
   if bgr is None:
     raise DataError(f"{path}: frame file cannot be decoded as an image "
                     f"(corrupt or unsupported format)")
@@ -96,16 +111,39 @@ def read_frames(paths: Sequence[str]) -> np.ndarray:
   return np.stack(frames)  # [T, H, W, 3]
 
 
-def list_frame_files(folder: str) -> list[str]:
-  """Returns the image files of a clip folder, sorted by frame number.
+def has_frame_number(path: str) -> bool:
+  """True when the file stem holds a digit, i.e. `frame_number(path)` works."""
+  return bool(_DIGITS.search(os.path.splitext(os.path.basename(path))[0]))
+
+
+def split_frame_files(folder: str) -> tuple[list[str], list[str]]:
+  """(frame files sorted by frame number, names of images without a frame number).
+
+  Only image files (IMAGE_EXTENSIONS) are looked at; 'Thumbs.db' or
+  'notes.txt' are neither. An image such as 'cover.jpg' is not a frame: it
+  goes into the second list, sorted, so the caller can say it was ignored.
 
   Raises:
-    DataError: the folder does not exist, or an image name has no number.
+    DataError: the folder does not exist.
   """
   if not os.path.isdir(folder):
     raise DataError(f"{folder}: frame folder does not exist")
-  names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
-  return sort_by_frame_number([os.path.join(folder, n) for n in names])
+  images = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
+  stray = sorted(n for n in images if not has_frame_number(n))
+  frames = [os.path.join(folder, n) for n in images if has_frame_number(n)]
+  return sort_by_frame_number(frames), stray
+
+
+def list_frame_files(folder: str) -> list[str]:
+  """Returns the frame files of a clip folder, sorted by frame number.
+
+  Images whose name has no frame number ('cover.jpg') and non-image files
+  are left out (`split_frame_files` names the former).
+
+  Raises:
+    DataError: the folder does not exist.
+  """
+  return split_frame_files(folder)[0]
 
 
 def write_frames(frames: np.ndarray, folder: str, first_number: int,

@@ -1,9 +1,15 @@
 """Per-paper preprocessing recipes: which steps, in which order, with which parameters.
 
-A recipe is a pure function `recipe(frames, recipe_cfg, apex_index=None)` of
-one clip (uint8 `[T, H, W, 3]`, the frames onset..offset), the recipe config
-and the apex's position in the clip (`sample.apex - sample.onset`; recipes
-that do not use it ignore it). It returns what is stored for that clip: one
+A recipe is a pure function `recipe(frames, recipe_cfg, apex_index=None, *,
+face=None, apex_annotated=True)` of one clip (uint8 `[T, H, W, 3]`, the
+frames onset..offset), the recipe config, the apex's position in the clip
+(`sample.apex - sample.onset`), the clip's face as the face step located it
+(`face.FaceBox`, data/faces.py) and whether the corpus annotates an apex
+(SMIC does not); recipes that do not use one of them ignore it. A recipe with
+a `face` field ('none' | 'haar' | 'dlib') crops the face with the FaceBox
+given; given none (a direct call, e.g. from predict), it locates the face on
+this clip alone (`face.locate_in_clip`: the onset frame, then the frames
+nearest it) and raises FaceNotFoundError when no frame has one. It returns what is stored for that clip: one
 float32 array (stored as the input named 'frames'), or a dict of named arrays
 of any dtype (e.g. a padded sequence and its length). `run` calls a recipe and
 always gives the dict. Recipes are looked up by `config.data.recipe.name`.
@@ -18,7 +24,9 @@ import numpy as np
 
 from mer_jax.baselines import hoof, lbp_top
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import adm, evm, face, flow, jitter, strain, tim
+from mer_jax.preprocess import adm, evm, flow, jitter, strain, tim
+from mer_jax.preprocess import face as face_lib
+from mer_jax.preprocess.face import FaceBox
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
@@ -34,8 +42,8 @@ def resize(frames: np.ndarray, size: int) -> np.ndarray:
   return out if out.ndim == 4 else out[..., None]  # cv2 drops a single channel.
 
 
-def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
-          ) -> np.ndarray:
+def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+           face: FaceBox | None = None, apex_annotated: bool = True) -> np.ndarray:
   """ELRCN temporal-only input: grey, resized, fixed length, intensities in [0, 1].
 
   Recipe fields: image_size (50 in the paper), num_frames (10), grayscale,
@@ -43,7 +51,7 @@ def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   subtract_onset (not in the paper, off in its config: every frame minus the
   first, so the static face cancels and only the motion is left).
   """
-  del apex_index  # Not used by this recipe.
+  del apex_index, face, apex_annotated  # Not used by this recipe.
   x = to_gray(frames) if recipe["grayscale"] else frames
   x = resize(x, recipe["image_size"])
   x = resample(x, recipe["num_frames"], recipe["temporal"]) / 255.0
@@ -56,8 +64,8 @@ def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
 ELRCN_CHANNEL_WIDTHS = {"flow": 3, "strain": 1, "gray": 1}
 
 
-def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
-               ) -> np.ndarray:
+def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+                face: FaceBox | None = None, apex_annotated: bool = True) -> np.ndarray:
   """ELRCN's per-step input (Khor et al. 2018, III-A/B): flow image, strain, grey.
 
   The clip is made grey, resized and brought to num_frames + 1 frames (TIM);
@@ -65,9 +73,12 @@ def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = No
   stacks the channels named in `recipe['channels']`, in that order: 'flow'
   (p, q, |v|, not normalised), 'strain' (the strain magnitude of that flow)
   and 'gray' (the later frame of the pair, in [0, 1]). All three give the SE
-  input `[num_frames, S, S, 5]`.
+  input `[num_frames, S, S, 5]`. Recipe field `face` ('none' when absent, as
+  in older recipes; 'haar' or 'dlib'): the face is first cut to
+  image_size x image_size (`crop_face`).
   """
-  del apex_index  # Not used by this recipe.
+  del apex_index, apex_annotated  # Not used by this recipe.
+  frames = crop_face(frames, recipe.get("face", "none"), recipe["image_size"], face)
   x = resize(to_gray(frames), recipe["image_size"])[..., 0]          # [T, S, S]
   x = resample(x / 255.0, recipe["num_frames"] + 1, recipe["temporal"])  # [n+1, S, S]
   flows = np.asarray(flow.tvl1_batch(x[:-1], x[1:]))                   # [n, S, S, 2]
@@ -89,8 +100,9 @@ def center_crop(frames: np.ndarray, fraction: float) -> np.ndarray:
   return frames[:, top:top + ch, left:left + cw]
 
 
-def mer_rcnn(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
-            ) -> dict[str, np.ndarray]:
+def mer_rcnn(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+             face: FaceBox | None = None, apex_annotated: bool = True
+             ) -> dict[str, np.ndarray]:
   """MER-RCNN input (Xia et al. 2018, Sec. 3): EVM, resize, centre crop, flatten.
 
   The colour clip is motion-magnified (`evm.magnify` with alpha, band
@@ -112,7 +124,7 @@ def mer_rcnn(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
     'sequence': uint8 `[max_frames, crop * crop, 3]`; 'length': int32, the
     clip's frame count (at most max_frames).
   """
-  del apex_index  # Not used by this recipe.
+  del apex_index, face, apex_annotated  # Not used by this recipe.
   x = np.asarray(evm.magnify(frames, alpha=recipe["alpha"], low=recipe["low"],
                              high=recipe["high"]))                  # uint8 [T, H, W, 3]
   x = center_crop(resize(x, recipe["image_size"]), recipe["center_crop"])  # [T, c, c, 3]
@@ -139,37 +151,81 @@ def onset_to_apex(frames: np.ndarray, apex_index: int, length: int) -> np.ndarra
   return np.concatenate([span, pad])                                 # [length, H, W, C]
 
 
-def crop_face(frames: np.ndarray, method: str, size: int) -> np.ndarray:
-  """The clip as given ('none'), or its face aligned on the onset frame at `size` x `size`."""
+def check_face_method(method: str) -> None:
+  """ConfigError unless `method` is 'none', 'haar' or 'dlib'."""
   if method not in ("none", "haar", "dlib"):
     raise ConfigError(f"config.data.recipe.face={method!r}; expected 'none', 'haar' or 'dlib'")
-  return frames if method == "none" else face.align_clip(frames, size, method)
 
 
-def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
-          ) -> np.ndarray:
+def clip_face(frames: np.ndarray, method: str, found: FaceBox | None = None
+              ) -> FaceBox | None:
+  """The face to crop `frames` with: None for 'none', `found` when given, else the face
+  located on this clip alone (`face.locate_in_clip`; FaceNotFoundError when none)."""
+  check_face_method(method)
+  if method == "none":
+    return None
+  return found if found is not None else face_lib.locate_in_clip(frames, method)
+
+
+def crop_face(frames: np.ndarray, method: str, size: int, found: FaceBox | None = None
+              ) -> np.ndarray:
+  """The clip cut to its face at `size` x `size`, one transform for every frame.
+
+  'none' gives the frames as they are. 'haar' / 'dlib' crop with `found` (the
+  face step's FaceBox); without one, the face is located on this clip
+  (`clip_face`). A FaceBox without a box (an official face crop, or a clip
+  with no face anywhere) gives the frames as they are too: the caller resizes.
+  """
+  found = clip_face(frames, method, found)
+  return frames if found is None else face_lib.crop_to_face(frames, found, size)
+
+
+def to_size(frames: np.ndarray, size: int) -> np.ndarray:
+  """`frames` resized to `size` x `size` unless they are already that size."""
+  return frames if frames.shape[1:3] == (size, size) else resize(frames, size)
+
+
+def whole_clip(frames: np.ndarray, length: int) -> np.ndarray:
+  """`length` frames of the whole clip onset..offset, at equal intervals
+  (`round(linspace(0, T - 1, length))`), padded with the last frame when shorter."""
+  return onset_to_apex(frames, len(frames) - 1, length)
+
+
+def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+          face: FaceBox | None = None, apex_annotated: bool = True) -> np.ndarray:
   """Islam et al. (2022) input: aligned 64 x 64 faces, onset..apex, apex last.
 
   Recipe fields: image_size (64), num_frames (12), face ('haar', 'dlib': one
-  alignment from the onset face, `face.align_clip`; 'none': resize only).
+  alignment for the whole clip from its face, `crop_face`; 'none': resize
+  only; a FaceBox without a box, e.g. an official crop, is resized too).
+
+  A corpus that annotates no apex (SMIC; `apex_annotated` False) has its
+  whole clip onset..offset sampled instead, num_frames frames at equal
+  intervals (`whole_clip`): Islam et al. kept SMIC's sequences at their
+  original length rather than cut them at a guessed apex.
 
   Args:
     frames: uint8 `[T, H, W, 3]`, onset..offset.
     recipe: the recipe config.
     apex_index: position of the apex in `frames`; the pipeline must pass
       `sample.apex - sample.onset`. None takes the middle frame, `T // 2`.
+      Not used when `apex_annotated` is False.
+    face: the clip's face (data/faces.py); None locates it here.
+    apex_annotated: False when the corpus marks no apex (see above).
 
   Returns:
     float32 `[num_frames, image_size, image_size, 3]` in [0, 1].
   """
-  apex = len(frames) // 2 if apex_index is None else apex_index
-  if not 0 <= apex < len(frames):
-    raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
-  x = onset_to_apex(frames, apex, recipe["num_frames"])
-  size, method = recipe["image_size"], recipe["face"]
-  x = crop_face(x, method, size)
-  x = resize(x, size) if method == "none" else x
-  return (x / 255.0).astype(np.float32)
+  size, method, length = recipe["image_size"], recipe["face"], recipe["num_frames"]
+  if apex_annotated:
+    apex = len(frames) // 2 if apex_index is None else apex_index
+    if not 0 <= apex < len(frames):
+      raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
+    x = onset_to_apex(frames, apex, length)
+  else:
+    x = whole_clip(frames, length)
+  x = crop_face(x, method, size, clip_face(frames, method, face))
+  return (to_size(x, size) / 255.0).astype(np.float32)
 
 
 ATNET_FLOWS = ("tvl1", "opencv_tvl1")
@@ -188,7 +244,8 @@ def _pair_flows(first: np.ndarray, second: np.ndarray, method: str) -> np.ndarra
   return np.asarray(flow.tvl1_batch(first[take], second[take]))[:n]
 
 
-def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+          face: FaceBox | None = None, apex_annotated: bool = True
           ) -> dict[str, np.ndarray]:
   """ATNet's two inputs (Peng et al. 2019, III-A): the apex frame and ADM features.
 
@@ -205,10 +262,11 @@ def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   Black's Classic+NL, MATLAB); we use TV-L1 (OpenCV's default parameters).
 
   Recipe fields (paper values in brackets):
-    face: 'none' (the frames as given), or 'haar' / 'dlib': the face found in
-      the onset frame, aligned and cropped the same way in every frame
-      (`face.align_clip`) before anything else [the authors cropped the face
-      with ASM, located on the apex frame].
+    face: 'none' (the frames as given), or 'haar' / 'dlib': the clip's face
+      (the `face` argument, or located on the clip: the onset frame first),
+      aligned and cropped the same way in every frame (`crop_face`) before
+      anything else [the authors cropped the face with ASM, located on the
+      apex frame].
     image_size: side of the apex image [224].
     flow_size: side of the frames the flow is computed on [224].
     window: frames around the apex, apex in the middle [65: 32 each side,
@@ -227,11 +285,14 @@ def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
     recipe: the recipe config.
     apex_index: position of the apex in `frames`; None takes `T // 2` (the
       paper's rule for SMIC, which marks no apex).
+    face: the clip's face (data/faces.py); None locates it here.
+    apex_annotated: not used (the pipeline's apex of SMIC is the midpoint).
 
   Returns:
     'apex': uint8 `[image_size, image_size, 1]`; 'adm': float32
     `[window - 1, 2 * grid * grid]`.
   """
+  del apex_annotated  # Not used by this recipe.
   method, pad, layout = recipe["flow"], recipe["pad"], recipe["layout"]
   for field, value, known in (("flow", method, ATNET_FLOWS), ("pad", pad, ("front", "edge")),
                               ("layout", layout, ("interleaved", "split"))):
@@ -241,7 +302,7 @@ def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   if not 0 <= apex < len(frames):
     raise ValueError(f"apex_index={apex_index} is outside the {len(frames)}-frame clip")
   frames = crop_face(frames, recipe.get("face", "none"),
-                     max(recipe["image_size"], recipe["flow_size"]))
+                     max(recipe["image_size"], recipe["flow_size"]), face)
   image = resize(to_gray(frames[apex:apex + 1]), recipe["image_size"])[0]  # [S, S, 1]
   index = adm.select_window(len(frames), apex, recipe["window"], mode=pad)  # [window]
   used, where = np.unique(index, return_inverse=True)   # each frame made grey once
@@ -254,8 +315,8 @@ def atnet(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
   return {"apex": image, "adm": adm.features(flows, recipe["grid"], layout)}
 
 
-def descriptor_clip(frames: np.ndarray, recipe: Mapping, apex_index: int | None
-                    ) -> np.ndarray:
+def descriptor_clip(frames: np.ndarray, recipe: Mapping, apex_index: int | None,
+                    face: FaceBox | None = None) -> np.ndarray:
   """The grey clip a hand-crafted descriptor reads: uint8 `[num_frames, S, S]`.
 
   The frames onset..offset (window 0, ELRCN's baseline), or the up to
@@ -263,13 +324,15 @@ def descriptor_clip(frames: np.ndarray, recipe: Mapping, apex_index: int | None
   the apex frame", 65 there), the face cropped (`face`), made grey, resized
   to image_size and brought to num_frames by `temporal` ('tim', as the
   papers' "TIM=10 / 64"), rounded to whole grey levels as TIM images saved
-  to disk are.
+  to disk are. The face is that of the whole clip (`face`, or located on it
+  from the onset frame), applied to the window.
   """
+  found = clip_face(frames, recipe["face"], face)
   if recipe["window"]:
     apex = len(frames) // 2 if apex_index is None else apex_index
     half = recipe["window"] // 2
     frames = frames[max(0, apex - half):apex + half + 1]
-  frames = crop_face(frames, recipe["face"], recipe["image_size"])
+  frames = crop_face(frames, recipe["face"], recipe["image_size"], found)
   x = resize(to_gray(frames), recipe["image_size"])[..., 0]              # [T, S, S]
   x = resample(x, recipe["num_frames"], recipe["temporal"])
   return np.clip(np.round(x), 0, 255).astype(np.uint8)
@@ -283,7 +346,8 @@ def _descriptor(compute, recipe: Mapping) -> dict[str, np.ndarray]:
     raise ConfigError(f"config.data.recipe ({recipe['name']}): {e}") from e
 
 
-def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+                     face: FaceBox | None = None, apex_annotated: bool = True
                      ) -> dict[str, np.ndarray]:
   """LBP-TOP of the descriptor clip (`descriptor_clip`; baselines/lbp_top.py).
 
@@ -291,12 +355,14 @@ def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None
   grid (blocks per side, or (rows, cols)), mapping ('nri_uniform': the
   uniform patterns of Zhao and Pietikainen, 59 bins for P=8).
   """
-  clip = descriptor_clip(frames, recipe, apex_index)
+  del apex_annotated  # Not used by this recipe.
+  clip = descriptor_clip(frames, recipe, apex_index, face)
   return _descriptor(lambda: lbp_top.features(
       clip, tuple(recipe["radii"]), recipe["points"], recipe["grid"], recipe["mapping"]), recipe)
 
 
-def hoof_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None
+def hoof_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
+                  face: FaceBox | None = None, apex_annotated: bool = True
                   ) -> dict[str, np.ndarray]:
   """HOOF of the flows between successive frames of the descriptor clip (baselines/hoof.py).
 
@@ -306,7 +372,8 @@ def hoof_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = 
   if recipe["flow"] not in ATNET_FLOWS:
     raise ConfigError(f"config.data.recipe.flow={recipe['flow']!r}; expected one of "
                       f"{ATNET_FLOWS}")
-  clip = descriptor_clip(frames, recipe, apex_index) / np.float32(255)
+  del apex_annotated  # Not used by this recipe.
+  clip = descriptor_clip(frames, recipe, apex_index, face) / np.float32(255)
   flows = _pair_flows(clip[:-1], clip[1:], recipe["flow"])             # [n - 1, S, S, 2]
   return _descriptor(lambda: hoof.features(flows, recipe["bins"], recipe["grid"],
                                            recipe["binning"]), recipe)
@@ -343,14 +410,18 @@ def get_recipe(name: str) -> Recipe:
   return RECIPES[name]
 
 
-def run(frames: np.ndarray, recipe_cfg: Mapping, apex_index: int | None = None
-        ) -> dict[str, np.ndarray]:
+def run(frames: np.ndarray, recipe_cfg: Mapping, apex_index: int | None = None, *,
+        face: FaceBox | None = None, apex_annotated: bool = True) -> dict[str, np.ndarray]:
   """Applies the recipe `recipe_cfg['name']` to one clip; returns its named inputs.
 
+  `face` (the clip's FaceBox from data/faces.py; None: recipes with a `face`
+  field locate it on the clip) and `apex_annotated` (False for a corpus
+  without apex annotation, SMIC) are passed on (see the module docstring).
   A recipe that returns one array gives {'frames': float32 array}; one that
   returns a dict gives its arrays with their own dtypes.
   """
-  out = get_recipe(recipe_cfg["name"])(frames, recipe_cfg, apex_index=apex_index)
+  out = get_recipe(recipe_cfg["name"])(frames, recipe_cfg, apex_index=apex_index, face=face,
+                                       apex_annotated=apex_annotated)
   if isinstance(out, Mapping):
     return {name: np.asarray(value) for name, value in out.items()}
   return {"frames": np.asarray(out, np.float32)}

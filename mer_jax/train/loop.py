@@ -175,6 +175,8 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
               "num_folds": len(plan.folds),
               "selection": selection or config.train.selection,
               "datasets": list(config.data.datasets)}
+  if data.coverage is not None:  # a published protocol's manifest (data/manifests.py)
+    protocol["clips"] = data.coverage
   idx = np.flatnonzero(tested)
   results = report.build_results(
       config=config.to_dict(), protocol=protocol, class_names=data.class_names,
@@ -182,6 +184,7 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
       fold_names=[fold_of[i] for i in idx], folds=folds)
   results["excluded"] = [{"sample": e.key, "reason": e.reason, "repaired": e.repaired}
                          for e in data.excluded]
+  results["face_stages"] = report.face_stages(data.samples)
   if multihost.is_primary():
     history = {name: o.history for name, o in done.items()}
     grid = config.eval.get("paper_table")

@@ -121,10 +121,11 @@ def test_layout_and_exclusions_file(prepared, data_dir):
 def test_second_prepare_reuses_the_cache(prepared, root, data_dir, monkeypatch):
   before = file_times(prepared)
 
-  def no_scan(spec):
-    raise AssertionError("the dataset was scanned again")
+  def no_build(*args, **kwargs):
+    raise AssertionError("the dataset was preprocessed again")
 
-  monkeypatch.setattr(builders, "scan_dataset", no_scan)
+  monkeypatch.setattr(builders, "build", no_build)
+  monkeypatch.setattr(builders.faces, "locate_faces", no_build)
   same = {"frames": "cropped", "coding": ""}  # the defaults, spelt out: the same key
   assert builders.prepare("casme2", root, dict(reversed(list(RECIPE.items()))), data_dir,
                           same) == prepared
@@ -148,16 +149,16 @@ def test_changed_parameters_make_new_directories(prepared, root, data_dir, refer
 def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, reference, monkeypatch):
   original, calls = recipes.RECIPES["pixels"], []
 
-  def interrupted(frames, cfg, apex_index=None):
+  def interrupted(frames, cfg, apex_index=None, **clip):
     calls.append(1)
     if len(calls) == 4:  # the output shape took call 1; examples 1-2 are written
       raise KeyboardInterrupt
-    return original(frames, cfg, apex_index=apex_index)
+    return original(frames, cfg, apex_index=apex_index, **clip)
 
   monkeypatch.setitem(recipes.RECIPES, "pixels", interrupted)
   with pytest.raises(KeyboardInterrupt):
     builders.prepare("casme2", root, RECIPE, str(tmp_path))
-  config_dir = tmp_path / "mer_prepared" / builders.make_spec("casme2", root, RECIPE).config_name
+  config_dir = tmp_path / "mer_prepared" / builders.scan_spec("casme2", root, RECIPE)[0].config_name
   assert os.listdir(config_dir) == []  # no version folder, no incomplete.* left
   monkeypatch.setitem(recipes.RECIPES, "pixels", original)
   samples, x, _ = builders.load_prepared("casme2", root, RECIPE, str(tmp_path))
@@ -166,7 +167,7 @@ def test_interrupted_build_leaves_nothing_and_is_rebuilt(root, tmp_path, referen
 
 
 def test_leftover_of_a_killed_build_is_ignored(root, tmp_path):
-  spec = builders.make_spec("casme2", root, RECIPE)
+  spec = builders.scan_spec("casme2", root, RECIPE)[0]
   leftover = (tmp_path / "mer_prepared" / spec.config_name /
               f"incomplete.ABC123_{builders.FORMAT_VERSION}")
   leftover.mkdir(parents=True)
@@ -183,7 +184,7 @@ def test_bad_input_raises_before_anything_is_written(root, tmp_path):
   with pytest.raises(ConfigError, match="needs a root folder"):
     builders.prepare("synthetic", "", RECIPE, str(tmp_path))
   assert not (tmp_path / "mer_prepared").exists()
-  damaged = builders.prepared_dir(builders.make_spec("casme2", root, RECIPE), str(tmp_path))
+  damaged = builders.prepared_dir(builders.scan_spec("casme2", root, RECIPE)[0], str(tmp_path))
   os.makedirs(damaged)
   with pytest.raises(DataError, match="delete it"):
     builders.prepare("casme2", root, RECIPE, str(tmp_path))
@@ -220,6 +221,51 @@ def test_cli_bad_input_is_one_line_with_status_2(repo_root, tmp_path, args, mess
   assert result.returncode == 2
   assert result.stderr.startswith("mer_jax: error: ") and message in result.stderr
   assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_cli_prepares_what_a_config_reads(repo_root, root, tmp_path, reference):
+  """--config prepares each dataset of the config as its run will read it."""
+  result = run_prepare(repo_root, "--config=configs/elrcn_temporal_only.py:smoke",
+                       "--config.data.datasets=('casme2',)", f"--config.data.roots.casme2={root}",
+                       f"--config.data.cache_dir={tmp_path}")
+  assert result.returncode == 0, result.stderr
+  assert "prepared casme2 with recipe" in result.stdout and "samples: 5" in result.stdout
+  assert "TFRecords: " + str(tmp_path) in result.stdout
+  both = run_prepare(repo_root, "--config=configs/elrcn_temporal_only.py:smoke",
+                     "--dataset=casme2", f"--root={root}")
+  assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_cache_dir_auto_is_tfds_data_dir_then_home(monkeypatch, tmp_path):
+  monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+  assert builders.resolve_cache_dir("auto") == str(tmp_path)
+  monkeypatch.delenv("TFDS_DATA_DIR")
+  assert builders.resolve_cache_dir("auto") == os.path.expanduser("~/tensorflow_datasets")
+  assert builders.resolve_cache_dir("") == "" and builders.resolve_cache_dir("~/c").endswith("/c")
+
+
+def test_the_cache_follows_the_annotation_and_the_frames(root, tmp_path):
+  """A corrected label, or a restored frame file, is a new cache: never the old one read back."""
+  import shutil
+  import openpyxl
+  corpus = str(tmp_path / "corpus")
+  shutil.copytree(root, corpus)
+  data_dir = str(tmp_path / "tfds")
+  first = builders.prepare("casme2", corpus, RECIPE, data_dir)
+  assert builders.prepare("casme2", corpus, RECIPE, data_dir) == first  # unchanged: reused
+  coding = os.path.join(corpus, casme2_writer.CODING_FILE)
+  book = openpyxl.load_workbook(coding)
+  sheet = book["Sheet1"]
+  old = sheet.cell(row=3, column=9).value
+  sheet.cell(row=3, column=9).value = "surprise" if old != "surprise" else "happiness"
+  book.save(coding)
+  relabelled = builders.prepare("casme2", corpus, RECIPE, data_dir)
+  assert relabelled != first
+  emotions = {s.key: s.emotion for s in builders.read_prepared(relabelled)[0]}
+  assert sorted(emotions.values()) != sorted(s.emotion for s in builders.read_prepared(first)[0])
+  frame = builders.read_prepared(relabelled)[0][0].frame_paths[0]
+  os.utime(frame, ns=(1, 1))  # a frame file restored from a backup
+  assert builders.prepare("casme2", corpus, RECIPE, data_dir) not in (first, relabelled)
 
 
 def test_spec_is_json_ready(root):

@@ -104,7 +104,7 @@ def tree(casme2_tree, tmp_path) -> str:
 
 def _plain(sample):
   return dataclasses.replace(sample, dataset="synthetic", frame_paths=(),
-                             apex_source="synthetic")
+                             apex_source="synthetic", frame_source="face_crop")
 
 
 def test_writer_cell_types(casme2_tree, data):
@@ -120,9 +120,11 @@ def test_writer_cell_types(casme2_tree, data):
   assert [r[4] for r in rows].count("/") == 1 and rows[slash][4] == "/"
 
 
-@pytest.mark.parametrize("frames, prefix", [("cropped", "reg_img"), ("raw_selected", "img")])
-def test_load_finds_every_sample(casme2_tree, data, frames, prefix):
+@pytest.mark.parametrize("frames, prefix, source", [("cropped", "reg_img", "face_crop"),
+                                                    ("raw_selected", "img", "uncropped")])
+def test_load_finds_every_sample(casme2_tree, data, frames, prefix, source):
   scan = casme2.load(casme2_tree, frames=frames)
+  assert {s.frame_source for s in scan.samples} == {source}
   expected = sorted(data.samples, key=lambda s: (s.subject, s.clip))
   slash = data.samples[writer.slash_apex_index(data.samples)]
   assert [s.key.split("/", 1)[1] for s in scan.samples] == [
@@ -214,13 +216,24 @@ def test_offset_before_onset_is_excluded(tree, data):
   assert "row 2" in scan.excluded[0].reason and "OffsetFrame" in scan.excluded[0].reason
 
 
-def test_misspelled_emotion_is_kept(tree, data):
-  _edit_coding(tree, lambda sheet: sheet.cell(2, 9, value="  Hapiness "))
+def test_unknown_label_is_excluded_naming_the_row(tree, data):
+  path = _edit_coding(tree, lambda sheet: sheet.cell(3, 9, value="happyness"))
+  scan = casme2.load(tree)
+  s = data.samples[1]
+  assert len(scan.samples) == len(data.samples) - 1
+  [excluded] = scan.excluded
+  assert excluded.key == f"casme2/{s.subject}/{s.clip}"
+  assert excluded.reason == (
+      f"unknown label 'happyness' in {path}, sheet 'Sheet1', row 3 (field 'Estimated "
+      f"Emotion'); expected one of {list(casme2.EMOTIONS)}; correct the annotation file")
+
+
+def test_label_case_and_spaces_are_normalised(tree, data):
+  _edit_coding(tree, lambda sheet: sheet.cell(2, 9, value="  Happiness "))
   scan = casme2.load(tree)
   s = data.samples[0]
-  assert len(scan.samples) == len(data.samples)
-  got = {x.key: x for x in scan.samples}[f"casme2/{s.subject}/{s.clip}"]
-  assert got.emotion == "hapiness"
+  assert len(scan.samples) == len(data.samples) and scan.excluded == []
+  assert {x.key: x for x in scan.samples}[f"casme2/{s.subject}/{s.clip}"].emotion == "happiness"
 
 
 def test_missing_sample_folder_is_excluded(tree, data):

@@ -106,7 +106,10 @@ def test_casme_cropped_frames_and_coding_argument(casme_root):
   scan = casme.load(casme_root, frames="cropped", coding="casme.xlsx")
   [sample] = scan.samples
   assert os.path.basename(sample.frame_paths[0]) == "reg_EP01_5-10.jpg"
+  assert sample.frame_source == "face_crop"
   assert len(scan.excluded) == 4
+  raw = casme.load(casme_root, coding="casme.xlsx")
+  assert raw.samples and {s.frame_source for s in raw.samples} == {"uncropped"}
 
 
 def test_casme_xls_is_rejected_with_advice(tmp_path):
@@ -172,6 +175,21 @@ def test_casme_sq_samples_and_repairs(tmp_path):
   [excluded] = scan.excluded  # the macro row is skipped silently
   assert excluded.key == "casme_sq/s16/anger2_1" and "'anger2'" in excluded.reason
   assert "row 5" in excluded.reason and "sheet 3" in excluded.reason
+
+
+def test_casme_sq_unknown_category_is_excluded_and_frames_are_uncropped(tmp_path):
+  codes = [list(r) for r in CODES]
+  codes[0][6] = "negitive"
+  root = _casme_sq_root(tmp_path, codes=codes)
+  scan = casme_sq.load(root)
+  assert {s.frame_source for s in scan.samples} == {"uncropped"}
+  assert "casme_sq/s15/anger1_1" not in {s.key for s in scan.samples}
+  excluded = {e.key: e.reason for e in scan.excluded}
+  path = os.path.join(root, "CAS(ME)^2code_final.xlsx")
+  assert excluded["casme_sq/s15/anger1_1"] == (
+      f"unknown label 'negitive' in {path}, sheet 'CASFEcode_final', row 1 (column G, "
+      "emotion category); expected one of ['negative', 'positive', 'surprise', 'others']; "
+      "correct the annotation file")
 
 
 def test_casme_sq_other_sheet_layouts(tmp_path):

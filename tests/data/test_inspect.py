@@ -2,15 +2,21 @@
 
 The counts are checked on the synthetic data (generated in memory, fast);
 the MEGC 2019 summary on the CASME II and SAMM annotation files plus SMIC
-samples named from the official GT; the CLI through a subprocess (absl
+samples named from the official GT; `inspect.inspect` on corpus trees that
+the writers make from synthetic data (SMIC with only one of its frame trees,
+a MEGC 2019 composite, 0-byte frames, adapter options), with flags parsed
+into a FlagValues of the test's own; the CLI through a subprocess (absl
 flags are global), including the one-line errors with exit status 2.
 """
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 
+from absl import flags
 import pytest
 
 from mer_jax.data import casme2
@@ -21,9 +27,13 @@ from mer_jax.data import native
 from mer_jax.data import samm
 from mer_jax.data import synthetic
 from mer_jax.data.sample import Exclusion, Sample, Scan
-from mer_jax.errors import ConfigError
+from mer_jax.data.writers import casme2 as casme2_writer
+from mer_jax.data.writers import samm as samm_writer
+from mer_jax.data.writers import smic as smic_writer
+from mer_jax.errors import ConfigError, DataError
 
-KEYS = {"n_samples", "n_subjects", "per_label", "per_subject", "excluded", "repaired"}
+KEYS = {"n_found", "n_samples", "n_subjects", "per_label", "per_subject",
+        "left_out_per_label", "kept", "excluded", "left_out", "repaired"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +51,10 @@ def check_adds_up(summary: dict) -> None:
   assert sum(summary["per_label"].values()) == summary["n_samples"]
   assert sum(summary["per_subject"].values()) == summary["n_samples"]
   assert len(summary["per_subject"]) == summary["n_subjects"]
-  assert summary["n_samples"] + sum(summary["left_out"].values()) == summary["n_found"]
+  assert summary["n_samples"] + sum(summary["left_out_per_label"].values()) == summary["n_found"]
+  assert len(summary["kept"]) == summary["n_samples"]
+  assert len(summary["left_out"]) == sum(summary["left_out_per_label"].values())
+  assert not set(summary["kept"]) & {n["sample"] for n in summary["left_out"]}
 
 # --------------------------------------------------------------- counting ---
 
@@ -52,6 +65,7 @@ def test_corpus_labels_add_up(synthetic_scan):
   assert summary["n_samples"] == 96 and summary["n_subjects"] == 8
   assert set(summary["per_label"]) == {s.emotion for s in synthetic_scan.samples}
   assert summary["excluded"] == [] and summary["repaired"] == []
+  assert summary["kept"] == [s.key for s in synthetic_scan.samples]
 
 
 def test_scheme_uses_its_class_names_and_lists_what_it_leaves_out(synthetic_scan):
@@ -60,9 +74,11 @@ def test_scheme_uses_its_class_names_and_lists_what_it_leaves_out(synthetic_scan
   check_adds_up(summary)
   assert tuple(summary["per_label"]) == scheme.class_names
   others = sum(s.emotion == "others" for s in synthetic_scan.samples)
-  assert summary["left_out"] == {"others": others} and others > 0
-  assert len(summary["excluded"]) == others
-  assert all("not in scheme 'three_class'" in e["reason"] for e in summary["excluded"])
+  assert summary["left_out_per_label"] == {"others": others} and others > 0
+  assert len(summary["left_out"]) == others and summary["excluded"] == []
+  assert all("not in scheme 'three_class'" in e["reason"] for e in summary["left_out"])
+  text = inspect.format_summary("synthetic", summary)
+  assert f"excluded (0):\nleft out by scheme three_class ({others}):\n" in text
 
 
 def test_exclusions_and_repairs_are_listed_with_reasons():
@@ -98,7 +114,12 @@ def test_megc2019_summary_per_database(shared_dir):
             for k, v in summary["per_database"].items()}
   assert per_db == {"casme2": (145, 24, (88, 32, 25)), "samm": (133, 28, (92, 26, 15)),
                     "smic": (164, 16, (70, 51, 43))}
-  assert any(e["sample"] == "casme2/sub05/EP09_05f" for e in summary["excluded"])
+  assert any(e["sample"] == "casme2/sub05/EP09_05f" for e in summary["left_out"])
+  assert summary["excluded"] == []
+  casme2_part = summary["per_database"]["casme2"]
+  assert casme2_part["n_found"] == 255 and len(casme2_part["kept"]) == 145
+  assert len(casme2_part["left_out"]) == 110
+  assert {k.partition("/")[0] for k in casme2_part["kept"]} == {"casme2"}
   assert "casme2/sub04/EP12_01f" in {r["sample"] for r in summary["repaired"]}
   text = inspect.format_summary("megc2019", summary)
   assert re.search(r"\n  casme2 +88 +32 +25 +145 +24\n", text)
@@ -139,7 +160,7 @@ def test_cli_json_with_scheme(repo_root):
   summary = json.loads(out.stdout)
   check_adds_up(summary)
   assert tuple(summary["per_label"]) == labels.get_scheme("casme2_5").class_names
-  assert set(summary["left_out"]) == {"fear", "sadness"}
+  assert set(summary["left_out_per_label"]) == {"fear", "sadness"}
 
 
 def test_cli_text_from_a_native_root(repo_root, tmp_path):
@@ -158,6 +179,16 @@ def test_cli_text_from_a_native_root(repo_root, tmp_path):
     (["--dataset=casme2"], "--dataset=casme2 needs --root=DIR"),
     (["--protocol=megc2019", "--root=casme2=/a"], "needs --root=NAME=DIR for exactly"),
     (["--dataset=synthetic", "--bogus"], "Unknown command line flag 'bogus'"),
+    (["--dataset=synthetic", '--adapter_options={"frames": "raw"}'],
+     "--adapter_options: dataset 'synthetic' has no option(s) ['frames']; its options are: "
+     "none"),
+    (["--dataset=smic", "--root=/no/such/dir", '--adapter_options={"frame": "raw"}'],
+     "dataset 'smic' has no option(s) ['frame']; its options are: frames (default 'auto')"),
+    (["--dataset=casme2", "--root=/no/such/dir", "--adapter_options=[1]"],
+     "must be a JSON object"),
+    (["--protocol=megc2019", "--root=casme2=/a", "--root=samm=/b", "--root=smic=/c",
+      '--adapter_options={"casme": {"frames": "cropped"}}'],
+     "keys are datasets of the protocol ['casme2', 'samm', 'smic']"),
     ([], "give either --dataset=NAME or --protocol=NAME"),
 ])
 def test_cli_bad_input_is_one_line_and_status_2(repo_root, args, message):
@@ -165,3 +196,131 @@ def test_cli_bad_input_is_one_line_and_status_2(repo_root, args, message):
   assert out.returncode == 2, out.stderr
   assert out.stderr.startswith("mer_jax: error: ") and message in out.stderr
   assert out.stderr.count("\n") == 1 and out.stdout == ""
+
+# ------------------------------------------------------ on corpus trees ---
+
+SPEC = synthetic.SyntheticSpec(num_subjects=2, clips_per_subject=5, image_size=16)
+MEGC_NEGATIVE = {"disgust", "repression"}  # CASME II's negatives in MEGC 2019
+
+
+def run_flags(*args: str) -> tuple[str, dict]:
+  """inspect.inspect on its own FlagValues (absl's global flags stay untouched)."""
+  fv = flags.FlagValues()
+  inspect.define_flags(fv)
+  fv(["inspect", *args])
+  return inspect.inspect(fv)
+
+
+@pytest.fixture(scope="module")
+def data() -> synthetic.SyntheticData:
+  return synthetic.generate(SPEC)
+
+
+@pytest.fixture(scope="module")
+def smic_trees(data, tmp_path_factory) -> dict[str, str]:
+  """SMIC roots holding only SMIC_all_cropped, or only SMIC_all_raw."""
+  both = str(tmp_path_factory.mktemp("smic_both"))
+  smic_writer.write(data, both)
+  out = {}
+  for name, drop in (("cropped", "SMIC_all_raw"), ("raw", "SMIC_all_cropped")):
+    out[name] = shutil.copytree(both, str(tmp_path_factory.mktemp(f"smic_{name}")),
+                                dirs_exist_ok=True)
+    shutil.rmtree(os.path.join(out[name], drop))
+  return out
+
+
+def smic_clips(data) -> int:
+  return sum(smic_writer.EMOTION_MAP[s.emotion] is not None for s in data.samples)
+
+
+@pytest.mark.parametrize("tree, top", [("cropped", "SMIC_all_cropped"),
+                                       ("raw", "SMIC_all_raw")])
+def test_smic_with_only_one_frame_tree(data, smic_trees, tree, top):
+  title, summary = run_flags("--dataset=smic", f"--root={smic_trees[tree]}")
+  check_adds_up(summary)
+  assert title == "smic" and summary["n_samples"] == smic_clips(data) > 0
+  assert summary["excluded"] == [] and summary["left_out"] == []
+  clips = summary["frame_check"]["clips"]
+  assert clips == smic_clips(data) and summary["frame_check"]["unreadable"] == 0
+  assert summary["frame_check"]["frames"] > clips
+  assert [n["sample"] for n in summary["repaired"]] == ["smic/*/*"]  # midpoint apex
+
+
+def test_adapter_options_reach_the_adapter(smic_trees):
+  with pytest.raises(DataError, match="frames='raw' needs .*SMIC_all_raw/HS.*frames='auto'"):
+    run_flags("--dataset=smic", f"--root={smic_trees['cropped']}",
+              '--adapter_options={"frames": "raw"}')
+  _, summary = run_flags("--dataset=smic", f"--root={smic_trees['raw']}",
+                         '--adapter_options={"frames": "raw"}', "--nocheck_frames")
+  assert summary["n_samples"] > 0 and summary["frame_check"] is None
+  with pytest.raises(ConfigError, match=r"has no option\(s\) \['subset'\]"):
+    run_flags("--dataset=smic", f"--root={smic_trees['raw']}",
+              '--adapter_options={"subset": "vis"}')
+
+
+def test_zero_byte_frames_exclude_the_clip(smic_trees, tmp_path):
+  root = shutil.copytree(smic_trees["raw"], str(tmp_path / "smic"))
+  _, before = run_flags("--dataset=smic", f"--root={root}")
+  victim = before["kept"][0]
+  _, subject, clip = victim.split("/")
+  [folder] = [dp for dp, _, _ in os.walk(root) if os.path.basename(dp) == clip]
+  names = sorted(os.listdir(folder))
+  for name in names:
+    open(os.path.join(folder, name), "wb").close()
+  _, summary = run_flags("--dataset=smic", f"--root={root}", "--scheme=megc2019")
+  check_adds_up(summary)
+  assert victim not in summary["kept"] and summary["n_found"] == before["n_found"] - 1
+  [excluded] = summary["excluded"]
+  assert excluded["sample"] == victim
+  assert os.path.join(folder, names[0]) in excluded["reason"]
+  assert "empty (0 bytes)" in excluded["reason"]
+  assert summary["frame_check"]["unreadable"] == 1
+  text = inspect.format_summary("smic", summary)
+  assert f"excluded (1):\n  {victim}: unreadable frame: {folder}" in text
+  _, unchecked = run_flags("--dataset=smic", f"--root={root}", "--nocheck_frames")
+  assert victim in unchecked["kept"]  # the adapter lists files; only decoding finds it
+
+
+def megc_expected(data) -> dict[str, int]:
+  """Clips per database that MEGC 2019 keeps of the written synthetic trees."""
+  slash = data.samples[casme2_writer.slash_apex_index(data.samples)]
+  casme2_kept = [s for s in data.samples if s.emotion in MEGC_NEGATIVE | {"happiness",
+                                                                          "surprise"}]
+  return {"casme2": len([s for s in casme2_kept if s is not slash]),
+          "samm": sum(s.emotion != "others" for s in data.samples),
+          "smic": smic_clips(data)}
+
+
+def test_megc2019_protocol_over_written_trees(data, smic_trees, tmp_path, capsys):
+  roots = {"casme2": str(tmp_path / "casme2"), "samm": str(tmp_path / "samm")}
+  casme2_writer.write(data, roots["casme2"])
+  samm_writer.write(data, roots["samm"])
+  args = ["--protocol=megc2019", f"--root=casme2={roots['casme2']}",
+          f"--root=samm={roots['samm']}", f"--root=smic={smic_trees['cropped']}"]
+  fv = flags.FlagValues()
+  inspect.define_flags(fv)
+  fv(["inspect", *args, "--json"])
+  inspect.main(["inspect"], fv)
+  summary = json.loads(capsys.readouterr().out)
+  check_adds_up(summary)
+  per_db = summary["per_database"]
+  assert {k: v["n_samples"] for k, v in per_db.items()} == megc_expected(data)
+  assert summary["n_samples"] == sum(megc_expected(data).values())
+  for name, part in per_db.items():
+    assert len(part["kept"]) == part["n_samples"]
+    assert part["n_found"] == part["n_samples"] + len(part["left_out"])
+    assert all(k.startswith(f"{name}/") for k in part["kept"])
+    assert all(n["sample"].startswith(f"{name}/") for n in part["repaired"])
+  assert summary["excluded"] == [] and summary["frame_check"]["unreadable"] == 0
+  assert summary["frame_check"]["clips"] == summary["n_samples"]
+  slash = data.samples[casme2_writer.slash_apex_index(data.samples)]
+  assert f"casme2/{slash.subject}/{slash.clip}" in {
+      n["sample"] for n in per_db["casme2"]["repaired"]}
+  with pytest.raises(DataError, match="frames='raw' needs"):
+    run_flags(*args, '--adapter_options={"smic": {"frames": "raw"}}')
+  title, counted = run_flags(*args, '--adapter_options={"smic": {"frames": "cropped"}}',
+                             "--nocheck_frames")
+  assert title == "megc2019" and counted["n_samples"] == summary["n_samples"]
+  text = inspect.format_summary(title, counted)
+  assert "frames: not decoded (--nocheck_frames)" in text
+  assert re.search(r"\nleft out by scheme megc2019 \(\d+\):\n  ", text)

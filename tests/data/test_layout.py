@@ -66,3 +66,26 @@ def test_unusable_policies_are_refused_before_reading_anything():
   with pytest.raises(ConfigError, match="flow_peak' is not implemented"):
     apex_lib.check_policy("flow_peak")
   apex_lib.check_policy("frame_difference")
+
+
+def test_cover_image_in_a_clip_folder_is_ignored_with_one_note(tmp_path):
+  """A 41-frame CASME II-like clip (img46..img86) plus cover.jpg and notes.txt."""
+  folder = clip_folder(tmp_path, range(46, 87))
+  cv2.imwrite(str(folder / "cover.jpg"), np.zeros((8, 8, 3), np.uint8))
+  (folder / "notes.txt").write_text("not an image")
+  sample = Sample(dataset="casme2", subject="sub01", clip="EP01", emotion="happiness",
+                  onset=46, apex=59, offset=86)
+  kept, notes = layout.attach_frames(sample, str(folder), "annotated",
+                                     frame_source="face_crop")
+  assert kept is not None and len(kept.frame_paths) == 41
+  assert kept.frame_source == "face_crop"
+  assert [(n.key, n.reason, n.repaired) for n in notes] == [
+      ("casme2/sub01/EP01", f"{folder}: cover.jpg has no frame number; ignored", True)]
+  peak, notes = layout.attach_frames(sample, str(folder), "frame_difference")
+  assert peak is not None and len(notes) == 1 and peak.frame_source == "uncropped"
+
+
+def test_long_video_folders_can_skip_the_outside_frames_note(tmp_path):
+  folder = clip_folder(tmp_path, range(1, 30))
+  kept, notes = layout.attach_frames(SAMPLE, str(folder), "annotated", note_extra=False)
+  assert kept is not None and notes == []

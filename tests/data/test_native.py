@@ -31,6 +31,9 @@ def test_native_round_trip_gives_back_samples_and_pixels(tmp_path):
     assert next(csv.reader(f)) == list(native.COLUMNS)
   loaded = native.load_native(str(tmp_path))
   assert [dataclasses.replace(s, frame_paths=()) for s in loaded] == data.samples
+  # The drawn faces fill their frames: no face detection needed.
+  assert {s.frame_source for s in loaded} == {s.frame_source for s in data.samples} == {
+      "face_crop"}
   for s, video in zip(loaded, data.videos):
     assert os.path.basename(s.frame_paths[0]) == f"img{s.onset}.png"
     assert [frames_lib.frame_number(p) for p in s.frame_paths] == list(

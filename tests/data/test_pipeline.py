@@ -93,8 +93,8 @@ def test_recipes_receive_the_apex_position(monkeypatch):
   seen = []
   islam = recipes.RECIPES["islam"]
   monkeypatch.setitem(recipes.RECIPES, "islam",
-                      lambda f, r, apex_index=None: seen.append(apex_index) or islam(
-                          f, r, apex_index=apex_index))
+                      lambda f, r, apex_index=None, **clip: seen.append(apex_index) or islam(
+                          f, r, apex_index=apex_index, **clip))
   cfg = data_config(recipe={"name": "islam", "image_size": 16, "num_frames": 12,
                             "face": "none"})
   data = pipeline.load_experiment_data(cfg)

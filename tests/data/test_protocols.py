@@ -237,3 +237,41 @@ def test_describe_folds_counts_subjects_in_both_training_and_test():
   assert all(r["shared_subjects"] > 0 for r in by_sample)  # a sample-wise split leaks
   by_subject = protocols.describe_folds(samples, protocols.subject_kfold(samples, 3, seed=0))
   assert all(r["shared_subjects"] == 0 for r in by_subject)
+
+
+# ------------------------------------------------------ SMIC: one person ---
+
+
+def smic_cameras() -> list[Sample]:
+  """SMIC HS and VIS (and NIR) clips of the same people, plus a CASME II subject."""
+  return make_samples({("smic", "s1"): 3, ("smic_vis", "s1"): 2, ("smic_nir", "s1"): 1,
+                       ("smic", "s2"): 2, ("smic_vis", "s3"): 2, ("casme2", "sub01"): 2})
+
+
+def test_loso_puts_smic_cameras_of_one_subject_in_one_fold():
+  samples = smic_cameras()
+  folds = protocols.loso(samples)
+  assert [f.name for f in folds] == ["casme2/sub01", "smic/s1", "smic/s2", "smic/s3"]
+  s1 = folds[1]
+  assert sorted(samples[i].dataset for i in s1.test) == [
+      "smic", "smic", "smic", "smic_nir", "smic_vis", "smic_vis"]
+  assert s1.test_subjects == ("smic/s1",)
+  assert not {samples[i].person for i in s1.train} & {"smic/s1"}
+  check_partition(folds, len(samples))
+  assert protocols.subject_id(samples[0]) == samples[0].person
+
+
+def test_person_protocols_never_split_a_smic_subject():
+  samples = smic_cameras()
+  people = np.array([s.person for s in samples])
+  for fold in protocols.subject_kfold(samples, 2, seed=0):
+    assert not set(people[fold.train]) & set(people[fold.test])
+  train, val = protocols.split_validation(samples, np.arange(len(samples)), 0.5, 0, "f")
+  assert not set(people[train]) & set(people[val])
+  rows = protocols.describe_folds(samples, protocols.loso(samples))
+  assert [r["shared_subjects"] for r in rows] == [0, 0, 0, 0]
+  # A leak across cameras counts: train on s1's VIS clips, test on its HS clips.
+  hs = np.array([i for i, s in enumerate(samples) if s.dataset == "smic"])
+  rest = np.setdiff1d(np.arange(len(samples)), hs)
+  leak = protocols.Fold("hs", rest, hs, ("smic/s1", "smic/s2"))
+  assert protocols.describe_folds(samples, [leak])[0]["shared_subjects"] == 1

@@ -32,6 +32,7 @@ REAL_EMOTIONS = {"anger": 57, "others": 26, "happiness": 26, "surprise": 15,
                  "contempt": 12, "disgust": 9, "fear": 8, "sadness": 6}
 REAL_CLASSES = {7: 84, 1: 24, 3: 20, 2: 13, 4: 8, 6: 7, 5: 3}
 ONSET_COLUMN = 4  # D: 'Onset Frame'
+EMOTION_COLUMN = 10  # J: 'Estimated Emotion'
 
 
 # ------------------------------------------------------------- real file ---
@@ -107,6 +108,7 @@ def test_load_finds_every_written_sample(written):
   by_key = {s.key: s for s in scan.samples}
   assert len(scan.samples) == len(data.samples) == 12
   assert [s.key for s in scan.samples] == sorted(by_key)
+  assert {s.frame_source for s in scan.samples} == {"uncropped"}  # no official crops
   quirk = writer.apex_quirk_index(data.samples)
   for i, (want, (subject, clip)) in enumerate(zip(data.samples, ids)):
     got = by_key[f"samm/{subject}/{clip}"]
@@ -194,6 +196,21 @@ def test_text_frame_number_excludes_only_that_row(root):
   assert excluded.key == "samm/006/006_1_3"
   assert "row 17" in excluded.reason and "'Onset Frame'" in excluded.reason
   assert len(scan.repaired) == 1  # the apex quirk is still repaired
+
+
+def test_unknown_label_is_excluded_naming_the_row(root):
+  _edit_codes(root, lambda sheet: setattr(sheet.cell(row=16, column=EMOTION_COLUMN),
+                                          "value", "Happyness"))
+  scan = samm.load(root)
+  assert len(scan.samples) == 11
+  [excluded] = scan.excluded
+  path = os.path.join(root, writer.CODES_FILE)
+  assert excluded.key == "samm/006/006_1_2"
+  assert excluded.reason.startswith(
+      f"unknown label 'Happyness' in {path}, sheet 'MICRO_ONLY', row 16 (field "
+      "'Estimated Emotion'); expected one of ['anger', 'contempt', 'disgust', 'fear', "
+      "'happiness', 'sadness', 'surprise'] or other/others")
+  assert excluded.reason.endswith("; correct the annotation file")
 
 
 def test_offset_before_onset_is_excluded(root):

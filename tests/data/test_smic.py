@@ -73,7 +73,7 @@ def test_non_micro_clips_are_ignored(data, hs_root):
 
 
 def test_frames_ranges_pixels_and_midpoint_apex(data, hs_root):
-  scan = smic.load(hs_root)
+  scan = smic.load(hs_root, frames="raw")
   expected = _expected(data)
   assert {(s.subject, s.clip) for s in scan.samples} == set(expected)
   for s in scan.samples:
@@ -99,7 +99,7 @@ def test_annotated_apex_gives_one_dataset_note(hs_root):
 
 
 def test_cropped_frames_are_found_by_glob(data, hs_root):
-  raw, cropped = smic.load(hs_root), smic.load(hs_root, frames="cropped")
+  raw, cropped = smic.load(hs_root, frames="raw"), smic.load(hs_root, frames="cropped")
   assert [(s.clip, s.onset, s.offset) for s in cropped.samples] == [
       (s.clip, s.onset, s.offset) for s in raw.samples]
   first = cropped.samples[0].frame_paths[0]
@@ -180,3 +180,85 @@ def test_bad_root_and_options(tmp_path):
     smic.load(str(tmp_path), subset="thermal")
   with pytest.raises(ConfigError, match="apex"):
     smic.load(str(tmp_path), apex="guess")
+
+
+# ------------------------------------------------------- which frame tree ---
+
+
+@pytest.fixture(scope="module")
+def trees(hs_root, tmp_path_factory) -> dict[str, str]:
+  """SMIC roots holding both trees, only SMIC_all_cropped, only SMIC_all_raw, neither."""
+  out = {"both": hs_root}
+  for name, keep in (("cropped", "SMIC_all_cropped"), ("raw", "SMIC_all_raw")):
+    root = str(tmp_path_factory.mktemp(f"smic_{name}_only"))
+    shutil.copytree(os.path.join(hs_root, keep), os.path.join(root, keep))
+    out[name] = root
+  out["neither"] = str(tmp_path_factory.mktemp("smic_neither"))
+  return out
+
+
+@pytest.mark.parametrize("tree, frames, top, source", [
+    ("cropped", "auto", "SMIC_all_cropped", "face_crop"),
+    ("raw", "auto", "SMIC_all_raw", "uncropped"),
+    ("both", "auto", "SMIC_all_cropped", "face_crop"),  # the MEGC 2019 distribution
+    ("both", "", "SMIC_all_cropped", "face_crop"),
+    ("both", "raw", "SMIC_all_raw", "uncropped"),
+    ("both", "cropped", "SMIC_all_cropped", "face_crop"),
+    ("cropped", "cropped", "SMIC_all_cropped", "face_crop"),
+])
+def test_frames_option_finds_the_tree(data, trees, tree, frames, top, source):
+  scan = smic.load(trees[tree], frames=frames)
+  assert len(scan.samples) == len(_expected(data)) and scan.excluded == []
+  assert all(f"{os.sep}{top}{os.sep}" in p for s in scan.samples for p in s.frame_paths)
+  assert {s.frame_source for s in scan.samples} == {source}
+
+
+def test_default_option_is_auto_in_the_registry(trees):
+  assert datasets.ADAPTER_OPTIONS["smic"] == {"frames": "auto"}
+  assert datasets.ADAPTER_OPTIONS["smic_vis"] == datasets.ADAPTER_OPTIONS["smic_nir"]
+  scan = datasets.load("smic", trees["cropped"], **datasets.ADAPTER_OPTIONS["smic"])
+  assert {s.frame_source for s in scan.samples} == {"face_crop"}
+  assert {s.frame_source for s in datasets.load("smic", trees["raw"], frames="").samples} == {
+      "uncropped"}
+
+
+@pytest.mark.parametrize("tree, frames, missing, present", [
+    ("cropped", "raw", "SMIC_all_raw/HS", "SMIC_all_cropped/HS exists"),
+    ("raw", "cropped", "SMIC_all_cropped/HS", "SMIC_all_raw/HS exists"),
+])
+def test_asking_for_a_missing_tree_names_both_and_suggests_auto(trees, tree, frames,
+                                                               missing, present):
+  with pytest.raises(DataError) as e:
+    smic.load(trees[tree], frames=frames)
+  message = str(e.value)
+  assert f"{trees[tree]}/{missing}, which does not exist" in message
+  assert present in message and "frames='auto'" in message and "\n" not in message
+
+
+def test_neither_tree_names_both_paths(trees):
+  root = trees["neither"]
+  for frames in ("auto", "raw"):
+    with pytest.raises(DataError) as e:
+      smic.load(root, frames=frames)
+    assert f"{root}/SMIC_all_cropped/HS" in str(e.value)
+    assert f"{root}/SMIC_all_raw/HS" in str(e.value)
+  with pytest.raises(ConfigError, match=r"frames='thermal'; expected one of \['auto', "):
+    smic.load(root, frames="thermal")
+
+
+def test_auto_finds_a_doubled_cropped_tree(trees, tmp_path):
+  shutil.copytree(os.path.join(trees["cropped"], "SMIC_all_cropped"),
+                  str(tmp_path / "SMIC_all_cropped" / "SMIC_all_cropped"))
+  scan = smic.load(str(tmp_path))
+  assert scan.samples and {s.frame_source for s in scan.samples} == {"face_crop"}
+
+
+def test_cover_image_in_a_clip_folder_gives_one_note(damaged_root):
+  victim = smic.load(damaged_root).samples[0]
+  folder = os.path.dirname(victim.frame_paths[0])
+  cv2.imwrite(os.path.join(folder, "cover.jpg"), np.zeros((8, 8, 3), np.uint8))
+  scan = smic.load(damaged_root, apex="midpoint")
+  kept = {s.key: s for s in scan.samples}[victim.key]
+  assert kept.frame_paths == victim.frame_paths and scan.excluded == []
+  assert [(e.key, e.reason) for e in scan.repaired] == [
+      (victim.key, f"{folder}: cover.jpg has no frame number; ignored")]

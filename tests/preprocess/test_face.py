@@ -5,9 +5,12 @@ Detection is tested on faces from the project's procedural renderer
 images, and nothing is downloaded. The frontal-face cascade finds these faces
 (checked over many subjects while writing this test), so a test on them cannot
 pass vacuously: it asserts a box where the face was drawn, and eyes levelled
-to within a few degrees of the known truth.
+to within a few degrees of the known truth. The detector chain's fallbacks
+are tested on skimage's astronaut photograph: shrunk under the cascade's
+window ('upscaled') and cut brow to chin with no margin ('padded').
 """
 
+import dataclasses
 import importlib.util
 import math
 import sys
@@ -265,3 +268,97 @@ def test_model_file_is_found_when_pkg_resources_is_gone(monkeypatch, tmp_path):
   model.unlink()
   with pytest.raises(ConfigError, match="model file is missing"):
     face._predictor_path()  # pylint: disable=protected-access
+
+
+# --- the detector chain (find_face, locate_in_clip, crop_to_face) -------------------------
+
+# skimage's astronaut (512 x 512 RGB): the head with hair spans rows 20-220, cols
+# 150-330; the face itself, hairline to chin and cheek to cheek, measured by eye on
+# the image (not by a detector) is FACE_RECT (x, y, w, h).
+FACE_RECT = (172, 60, 110, 120)
+
+
+def _astronaut():
+  skimage_data = pytest.importorskip("skimage.data")
+  return skimage_data.astronaut()
+
+
+def _small_face_frame(head_width):
+  """The astronaut's head shrunk to `head_width` px, in a grey 120 x 120 frame at (10, 10)."""
+  head = _astronaut()[20:220, 150:330]
+  small = cv2.resize(head, (head_width, round(head_width * 200 / 180)),
+                     interpolation=cv2.INTER_AREA)
+  frame = np.full((120, 120, 3), 128, np.uint8)
+  frame[10:10 + small.shape[0], 10:10 + head_width] = small
+  return frame
+
+
+def test_find_face_takes_the_frontal_cascade_first():
+  img = _astronaut()
+  found = face.find_face(img)
+  assert found.stage == "haar" and found.box == face.detect(img)
+  assert found.eyes == face.detect_eyes(img, found.box)
+
+
+def test_a_face_under_the_cascade_window_is_found_upscaled():
+  frame = _small_face_frame(36)  # the face is ~19 px: under the 24-px window
+  assert face.detect(frame) is None
+  found = face.find_face(frame)
+  assert found.stage == "upscaled"
+  x, y, w, h = found.box
+  assert 10 <= x and x + w <= 46 and 10 <= y and y + h <= 50  # inside the pasted head
+
+
+def test_a_tight_crop_without_margin_is_found_padded():
+  """Brow to chin, no forehead or cheeks: no frontal cascade finds it, the padded one does."""
+  crop = cv2.resize(_astronaut()[80:160, 190:262], (230, 280), interpolation=cv2.INTER_AREA)
+  for _, name in face.CASCADE_STAGES:
+    assert face.detect(crop, cascade=name) is None
+  found = face.find_face(crop)
+  assert found.stage == "padded"
+  x, y, w, h = found.box
+  assert x >= 0 and y >= 0 and x + w <= 230 and y + h <= 280 and w > 115  # clipped, large
+
+
+def test_no_stage_finds_a_face_in_a_blank_frame():
+  assert face.find_face(np.full((60, 80, 3), 128, np.uint8)) is None
+
+
+def test_dlib_hog_is_the_last_stage_when_dlib_imports(monkeypatch):
+  rect = types.SimpleNamespace(left=lambda: -3, top=lambda: 5, right=lambda: 40,
+                               bottom=lambda: 44)
+  dlib = types.ModuleType("dlib")
+  dlib.get_frontal_face_detector = lambda: (lambda img, upsample: [rect])
+  monkeypatch.setitem(sys.modules, "dlib", dlib)
+  found = face.find_face(np.full((60, 80, 3), 128, np.uint8))
+  assert found == face.FaceBox((0, 5, 41, 40), None, "dlib_hog")  # clipped to the frame
+
+
+def test_search_positions_start_at_the_onset_nearest_first():
+  assert face.search_positions(1) == [0]
+  assert face.search_positions(5) == [0, 1, 2, 3, 4]
+  assert face.search_positions(100) == [0, 12, 25, 37, 50, 62, 74, 87, 99]
+  assert face.search_positions(100, limit=2) == [0, 50, 99]
+
+
+def test_locate_in_clip_tries_later_frames_then_raises():
+  img, _ = _rendered_face(0)
+  blank = np.full_like(img, 128)
+  found = face.locate_in_clip(np.stack([img, blank]))
+  assert found.stage == "haar" and found.box == face.detect(img)
+  later = face.locate_in_clip(np.stack([blank, blank, img]))
+  assert later == dataclasses.replace(found, stage="nearest_frame")
+  with pytest.raises(DataError, match="no face found in the onset frame"):
+    face.locate_in_clip(np.stack([blank] * 3))
+
+
+def test_crop_to_face_uses_the_box_or_the_whole_frames():
+  frames = np.stack([_smooth_frame().astype(np.uint8)] * 2)
+  assert face.crop_to_face(frames, face.FaceBox(None, None, "official_crop"), 32) is frames
+  box, eyes = (20, 10, 80, 80), ((40.0, 42.0), (75.0, 35.0))
+  got = face.crop_to_face(frames, face.FaceBox(box, eyes, "haar"), 32)
+  np.testing.assert_array_equal(
+      got, face.crop_clip(frames, face.alignment_transform(*eyes, box, 32, 0.1), 32))
+  level = face.crop_to_face(frames, face.FaceBox(box, None, "subject_median"), 32, margin=0.0)
+  area = cv2.resize(frames[0, 10:90, 20:100], (32, 32), interpolation=cv2.INTER_AREA)
+  np.testing.assert_allclose(level[0], area, atol=2)  # not rotated: the box, resized

@@ -113,3 +113,22 @@ def test_jpeg_cut_short_in_its_image_data_is_a_data_error(tmp_path):
   assert frames.read_frames([str(good)]).shape == (1, 64, 64, 3)
   with pytest.raises(DataError, match=r"img2.jpg: JPEG file is truncated"):
     frames.read_frames([str(good), str(cut)])
+
+
+def test_images_without_a_frame_number_are_split_off_not_fatal(tmp_path):
+  for name in ("img10.png", "img9.png", "cover.jpg", "Logo.PNG", "Thumbs.db"):
+    (tmp_path / name).write_bytes(b"x")
+  found, stray = frames.split_frame_files(str(tmp_path))
+  assert [os.path.basename(p) for p in found] == ["img9.png", "img10.png"]
+  assert stray == ["Logo.PNG", "cover.jpg"]  # Thumbs.db is no image: not listed at all
+  assert frames.list_frame_files(str(tmp_path)) == found
+  assert not frames.has_frame_number("cover.jpg") and frames.has_frame_number("img9.png")
+  with pytest.raises(DataError, match="cover.jpg.*no frame number"):
+    frames.frame_number(str(tmp_path / "cover.jpg"))  # direct calls still raise
+
+
+@pytest.mark.parametrize("name", ["img1.png", "img1.bmp", "img1.jpg"])
+def test_empty_frame_file_is_a_data_error_naming_it(tmp_path, name):
+  (tmp_path / name).write_bytes(b"")
+  with pytest.raises(DataError, match=re.escape(name)):
+    frames.read_frames([str(tmp_path / name)])

@@ -6,6 +6,7 @@ import pytest
 
 from mer_jax import prepare
 from mer_jax.data import synthetic
+from mer_jax.errors import FaceNotFoundError
 from mer_jax.preprocess import face, jitter, recipes
 
 RCNN = {"name": "mer_rcnn", **prepare.RECIPE_DEFAULTS["mer_rcnn"]}
@@ -101,6 +102,40 @@ def test_islam_haar_aligns_the_face_and_none_only_resizes():
   np.testing.assert_allclose(aligned, face.align_clip(span, 64, "haar") / 255.0, atol=1e-6)
   assert aligned.shape == plain.shape == (12, 64, 64, 3)
   assert np.abs(aligned - plain).mean() > 0.01  # the face crop is not the whole frame
+
+
+def _indexed_clip(t, size=8):
+  """uint8 `[t, size, size, 3]` whose frame i is filled with the value 10 * i."""
+  return (10 * np.arange(t, dtype=np.uint8))[:, None, None, None].repeat(size, 1).repeat(
+      size, 2).repeat(3, 3)
+
+
+@pytest.mark.parametrize("t", [23, 12, 5])
+def test_islam_without_an_annotated_apex_samples_the_whole_clip(t):
+  recipe = dict(ISLAM, face="none", image_size=8)
+  got = recipes.islam(_indexed_clip(t), recipe, apex_index=1, apex_annotated=False)
+  index = np.round(np.linspace(0, t - 1, 12)).astype(int) if t >= 12 else np.minimum(
+      np.arange(12), t - 1)                   # equal intervals, or padded with the last
+  np.testing.assert_allclose(got[:, 0, 0, 0], 10 * index / 255.0, atol=1e-6)
+  assert index[0] == 0 and index[-1] == t - 1  # onset and offset both kept
+  annotated = recipes.islam(_indexed_clip(t), recipe, apex_index=1)
+  np.testing.assert_allclose(annotated[:, 0, 0, 0], [0, 10 / 255.0] + [10 / 255.0] * 10,
+                             atol=1e-6)  # onset..apex, apex last, as before
+
+
+def test_islam_locates_the_face_itself_when_none_is_given():
+  data = synthetic.generate(synthetic.SyntheticSpec(num_subjects=1, clips_per_subject=1,
+                                                    image_size=96))  # seed 0: Haar finds it
+  video = data.videos[0]
+  blank = np.full_like(video[:2], 128)
+  clip = np.concatenate([blank, video])  # no face in the onset frame: a later frame's
+  found = face.locate_in_clip(clip)
+  assert found.stage == "nearest_frame"
+  got = recipes.islam(clip, ISLAM, apex_index=5)
+  want = face.crop_to_face(recipes.onset_to_apex(clip, 5, 12), found, 64) / 255.0
+  np.testing.assert_allclose(got, want, atol=1e-6)
+  with pytest.raises(FaceNotFoundError, match="no face found"):
+    recipes.islam(np.concatenate([blank] * 3), ISLAM, apex_index=2)
 
 
 def test_defaults_are_the_paper_settings():

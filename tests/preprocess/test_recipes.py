@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import recipes, tim
+from mer_jax.preprocess import face, recipes, tim
 
 
 def test_linear_resampling_equals_numpy_interp_per_pixel():
@@ -72,3 +72,11 @@ def test_elrcn_stack_is_flow_image_strain_and_grey_of_successive_tim_frames():
   np.testing.assert_array_equal(only_flow, x[..., :3])
   with pytest.raises(ConfigError, match="channels"):
     recipes.elrcn_stack(clip, dict(recipe, channels=("depth",)))
+  # The face step: the frames cut to the box at image_size first; an official crop as is.
+  box = face.FaceBox((4, 6, 20, 20), None, "haar")
+  cut = recipes.elrcn_stack(clip, dict(recipe, face="haar"), face=box)
+  np.testing.assert_array_equal(
+      cut, recipes.elrcn_stack(face.crop_to_face(clip, box, 24), recipe))
+  whole = recipes.run(clip, dict(recipe, face="haar"),
+                      face=face.FaceBox(None, None, "official_crop"))["frames"]
+  np.testing.assert_array_equal(whole, x)

@@ -5,6 +5,11 @@
   <out>/CASME2_RAW_selected/subXX/<clip>/img<N>.jpg      N = onset..offset
   <out>/Cropped/subXX/<clip>/reg_img<N>.jpg
 
+`Cropped/` holds `data.videos` (in the real corpus: tight face crops, about
+230x280 px, the size varying per clip); `CASME2_RAW_selected/` holds
+`raw_videos` when they are given (the uncropped 640x480 frames, face
+anywhere in them), otherwise the same videos as `Cropped/`.
+
 The coding sheet copies the real file's cell types (shared/datasets.md,
 section 1): Subject as text '01', empty-header columns C and G, int frame
 numbers, `Action Units` an int for a single AU (12) and text otherwise
@@ -15,6 +20,7 @@ real file). Clip names are the synthetic clip ids ('EP01_02').
 
   data = synthetic.generate(synthetic.SyntheticSpec(num_subjects=3))
   write(data, '/tmp/casme2')      # then mer_jax.data.casme2.load('/tmp/casme2')
+  write(data, '/tmp/casme2', raw_videos=uncropped)   # RAW_selected from `uncropped`
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 import openpyxl
 
 from mer_jax.data.sample import Sample
+from mer_jax.errors import ConfigError
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
@@ -38,6 +46,8 @@ CODING_HEADER = ("Subject", "Filename", None, "OnsetFrame", "ApexFrame", "Offset
 OBJECTIVE_HEADER = ("Subject", "Filename", "Objective Class")
 # Frame folder -> frame file prefix.
 FRAME_FOLDERS = {"CASME2_RAW_selected": "img", "Cropped": "reg_img"}
+RAW_FOLDER = "CASME2_RAW_selected"
+CROPPED_FOLDER = "Cropped"
 SLASH_APEX_SUBJECT = "sub04"  # where the real file has its '/' apex
 
 
@@ -81,23 +91,43 @@ def _save_book(path: str, rows: list[list[Any]], extra_sheets: Sequence[str]) ->
   book.save(path)
 
 
-def _write_frames(sample: Sample, video: Any, out_dir: str) -> None:
-  """The clip's JPEG frames in both frame folders, replacing older frame files."""
+def _write_frames(sample: Sample, videos: dict[str, Any], out_dir: str) -> None:
+  """The clip's JPEG frames, videos[top] in each frame folder `top`, replacing older files."""
   for top, prefix in FRAME_FOLDERS.items():
     folder = os.path.join(out_dir, top, sample.subject, sample.clip)
     if os.path.isdir(folder):  # frames of an earlier run would not match onset..offset
       for old in frames_lib.list_frame_files(folder):
         os.remove(old)
-    frames_lib.write_frames(video, folder, sample.onset, prefix=prefix, ext=".jpg")
+    frames_lib.write_frames(videos[top], folder, sample.onset, prefix=prefix, ext=".jpg")
 
 
-def write(data: SyntheticData, out_dir: str) -> None:
+def _check_raw_videos(data: SyntheticData, raw_videos: Sequence[np.ndarray]) -> None:
+  """Raises ConfigError unless `raw_videos` has one clip per sample, of as many frames."""
+  if len(raw_videos) != len(data.samples):
+    raise ConfigError(f"raw_videos has {len(raw_videos)} clips; expected one per sample "
+                      f"({len(data.samples)})")
+  for sample, video, raw in zip(data.samples, data.videos, raw_videos):
+    if len(raw) != len(video):
+      raise ConfigError(f"raw_videos: {sample.subject}/{sample.clip} has {len(raw)} "
+                        f"frames; its cropped video has {len(video)}")
+
+
+def write(data: SyntheticData, out_dir: str,
+          raw_videos: Sequence[np.ndarray] | None = None) -> None:
   """Writes `data` (from synthetic.generate) to `out_dir` in the CASME II layout.
 
   Args:
-    data: synthetic samples and their frames.
+    data: synthetic samples and their frames; `data.videos` go to Cropped/.
     out_dir: the dataset root to create (existing frame folders are replaced).
+    raw_videos: uint8 RGB [T, H, W, 3] per sample (T as in `data.videos`, any
+      H x W, e.g. uncropped 640x480 frames) for CASME2_RAW_selected/; None
+      writes `data.videos` there too.
+
+  Raises:
+    ConfigError: `raw_videos` not index-aligned with `data` frame for frame.
   """
+  if raw_videos is not None:
+    _check_raw_videos(data, raw_videos)
   os.makedirs(out_dir, exist_ok=True)
   slash = slash_apex_index(data.samples)
   coding = [list(CODING_HEADER)] + [_coding_row(s, i == slash)
@@ -106,5 +136,6 @@ def write(data: SyntheticData, out_dir: str) -> None:
   objective = [list(OBJECTIVE_HEADER)] + [[_subject_text(s), s.clip, s.objective_class]
                                           for s in data.samples]
   _save_book(os.path.join(out_dir, OBJECTIVE_FILE), objective, ("Sheet2",))
-  for sample, video in zip(data.samples, data.videos):
-    _write_frames(sample, video, out_dir)
+  raws = data.videos if raw_videos is None else raw_videos
+  for sample, video, raw in zip(data.samples, data.videos, raws):
+    _write_frames(sample, {CROPPED_FOLDER: video, RAW_FOLDER: raw}, out_dir)

@@ -3,6 +3,10 @@
   <out>/SAMM_Micro_FACS_Codes_v2.xlsx                   sheet MICRO_ONLY
   <out>/SAMM/<subject>/<clip>/<subject>_<NNNNN>.jpg     grayscale, NNNNN = onset..offset
 
+Frames may have any size: the real clips are uncropped 960x650 (WxH) frames
+with the face somewhere in them; RGB frames are written as their luma, grey
+frames ([H, W] or [H, W, 1]) as they are.
+
 The sheet copies the real file (shared/datasets.md, section 2): rows 1-13 free
 text (title, citation notes, symbol key, AU help), row 14 the 12-column
 header, data from row 15; `Subject` as text '006', int frame numbers,
@@ -59,6 +63,7 @@ SUBJECTS = ("006", "007") + tuple(f"{n:03d}" for n in range(9, 27)) + (
 EMOTION_NAMES = {"happiness": "Happiness", "surprise": "Surprise", "disgust": "Disgust",
                  "sadness": "Sadness", "fear": "Fear", "others": "Other",
                  "repression": "Contempt"}
+JPEG_QUALITY = 95
 APEX_QUIRK_INDEX = 1  # the second sample (the first when there is only one)
 APEX_QUIRK_OFFSET = 9  # apex = offset + 9, as 1143 vs offset 1134 in the real copy
 # Rows 1-13: (row, column, text), laid out as in the real file.
@@ -147,24 +152,41 @@ def _save_codes(path: str, rows: list[list[Any]]) -> None:
   book.save(path)
 
 
+def _grey(frame: np.ndarray) -> np.ndarray:
+  """uint8 RGB [H, W, 3] (luma), grey [H, W, 1] or [H, W] -> contiguous grey [H, W]."""
+  frame = np.asarray(frame)
+  if frame.ndim == 3 and frame.shape[-1] == 3:
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+  if frame.ndim == 3 and frame.shape[-1] == 1:
+    frame = frame[..., 0]
+  if frame.ndim != 2:
+    raise DataError(f"SAMM frame of shape {frame.shape}; expected [H, W, 3], [H, W, 1] "
+                    "or [H, W]")
+  return np.ascontiguousarray(frame)
+
+
 def _write_frames(video: np.ndarray, folder: str, subject: str, onset: int) -> None:
-  """Grayscale JPEGs <subject>_<NNNNN>.jpg, replacing older frame files."""
+  """Grayscale JPEGs <subject>_<NNNNN>.jpg of any size, replacing older frame files."""
   if os.path.isdir(folder):  # frames of an earlier run would not match onset..offset
     for old in frames_lib.list_frame_files(folder):
       os.remove(old)
   os.makedirs(folder, exist_ok=True)
-  for number, frame in enumerate(video, start=onset):  # frame: RGB [H, W, 3]
-    path = os.path.join(folder, f"{subject}_{number:05d}.jpg")
-    grey = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)  # [H, W]
-    if not cv2.imwrite(path, grey, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+  for number, frame in enumerate(video, start=onset):  # frame: RGB [H, W, 3] or grey
+    path = os.path.join(folder, frame_name(subject, number))
+    if not cv2.imwrite(path, _grey(frame), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
       raise DataError(f"{path}: could not write the frame")
+
+
+def frame_name(subject: str, number: int) -> str:
+  """'006', 5562 -> '006_05562.jpg', the SAMM frame file name."""
+  return f"{subject}_{number:05d}.jpg"
 
 
 def write(data: SyntheticData, out_dir: str) -> None:
   """Writes `data` (from synthetic.generate) to `out_dir` in the SAMM layout.
 
   Args:
-    data: synthetic samples and their frames.
+    data: synthetic samples and their frames (any size, RGB or grey).
     out_dir: the dataset root to create (existing frame folders are replaced).
   """
   os.makedirs(out_dir, exist_ok=True)

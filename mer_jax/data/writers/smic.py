@@ -15,15 +15,23 @@ frame t of a clip is FRAME_BASE + onset + t, so a loaded clip has onset
 `sample.onset + FRAME_BASE`. The cropped prefix 'reg_image' is an assumption
 (the real one is unverified), chosen so that readers must find frames by glob.
 
+`trees` picks the trees written ('raw', 'cropped' or both). The cropped tree
+holds `data.videos` (in the real corpus: face crops, about 170x200 px); the
+raw tree holds `raw_videos` when they are given (uncropped 640x480 frames),
+otherwise the same videos.
+
   data = synthetic.generate(synthetic.SyntheticSpec(num_subjects=3))
   write(data, '/tmp/smic')        # then mer_jax.data.smic.load('/tmp/smic')
+  write(data, '/tmp/smic_c', trees=('cropped',))   # SMIC_all_cropped/ only
 """
 
 from __future__ import annotations
 
 import collections
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
 
 from mer_jax.data.sample import Sample
 from mer_jax.errors import ConfigError
@@ -35,6 +43,8 @@ if TYPE_CHECKING:
 FRAME_BASE = 500_000  # onsets 40..400 -> 6-digit numbers 500040..
 # Frame folder -> frame file prefix.
 FRAME_FOLDERS = {"SMIC_all_raw": "image", "SMIC_all_cropped": "reg_image"}
+# `trees` name -> top folder.
+TREES = {"raw": "SMIC_all_raw", "cropped": "SMIC_all_cropped"}
 SUBSETS = ("HS", "VIS", "NIR")
 # Synthetic emotion -> (SMIC emotion folder, clip-name code); None = non_micro.
 EMOTION_MAP: dict[str, tuple[str, str] | None] = {
@@ -73,25 +83,64 @@ def _clear_frames(folder: str) -> None:
       os.remove(old)
 
 
-def write(data: SyntheticData, out_dir: str, subset: str = "HS") -> None:
-  """Writes `data` as SMIC_all_raw/<subset>/... and SMIC_all_cropped/<subset>/....
+def _check_trees(trees: Sequence[str]) -> tuple[str, ...]:
+  """The trees asked for, validated; raises ConfigError for none or an unknown one."""
+  if isinstance(trees, str):
+    trees = (trees,)
+  if not trees or set(trees) - set(TREES):
+    raise ConfigError(f"SMIC trees={tuple(trees)!r}; expected one or both of {tuple(TREES)}")
+  return tuple(dict.fromkeys(trees))
 
-  Args:
-    data: a synthetic dataset (synthetic.generate).
-    out_dir: the SMIC root to create.
-    subset: 'HS', 'VIS' or 'NIR' (any case): the folder the clips go in.
 
-  Raises:
-    ConfigError: an unknown subset, or an emotion SMIC cannot hold.
-  """
+def _check_raw_videos(data: SyntheticData, raw_videos: Sequence[np.ndarray]) -> None:
+  """Raises ConfigError unless `raw_videos` has one clip per sample, of as many frames."""
+  if len(raw_videos) != len(data.samples):
+    raise ConfigError(f"raw_videos has {len(raw_videos)} clips; expected one per sample "
+                      f"({len(data.samples)})")
+  for sample, video, raw in zip(data.samples, data.videos, raw_videos):
+    if len(raw) != len(video):
+      raise ConfigError(f"raw_videos: {sample.subject}/{sample.clip} has {len(raw)} "
+                        f"frames; its cropped video has {len(video)}")
+
+
+def _check_data(data: SyntheticData, subset: str) -> None:
+  """Raises ConfigError for an unknown subset or an emotion SMIC cannot hold."""
   if subset.upper() not in SUBSETS:
     raise ConfigError(f"SMIC subset={subset!r}; expected one of {SUBSETS}")
   if unknown := sorted({s.emotion for s in data.samples} - set(EMOTION_MAP)):
     raise ConfigError(f"emotions {unknown} have no SMIC class; known: {list(EMOTION_MAP)}")
+
+
+def write(data: SyntheticData, out_dir: str, subset: str = "HS",
+          trees: Sequence[str] = ("raw", "cropped"),
+          raw_videos: Sequence[np.ndarray] | None = None) -> None:
+  """Writes `data` as SMIC_all_raw/<subset>/... and/or SMIC_all_cropped/<subset>/....
+
+  Args:
+    data: a synthetic dataset (synthetic.generate); `data.videos` go to the
+      cropped tree.
+    out_dir: the SMIC root to create.
+    subset: 'HS', 'VIS' or 'NIR' (any case): the folder the clips go in.
+    trees: 'raw' (SMIC_all_raw), 'cropped' (SMIC_all_cropped) or both.
+    raw_videos: uint8 RGB [T, H, W, 3] per sample (T as in `data.videos`, any
+      H x W, e.g. uncropped 640x480 frames) for the raw tree; None writes
+      `data.videos` there too.
+
+  Raises:
+    ConfigError: an unknown subset or tree, an emotion SMIC cannot hold, or
+      `raw_videos` not index-aligned with `data` frame for frame.
+  """
+  _check_data(data, subset)
+  trees = _check_trees(trees)
+  if raw_videos is not None:
+    _check_raw_videos(data, raw_videos)
   rel_paths = clip_paths(data.samples)
-  for top, prefix in FRAME_FOLDERS.items():
-    for sample, video, rel in zip(data.samples, data.videos, rel_paths):
+  videos = {"cropped": data.videos,
+            "raw": data.videos if raw_videos is None else raw_videos}
+  for tree in trees:
+    top = TREES[tree]
+    for sample, video, rel in zip(data.samples, videos[tree], rel_paths):
       folder = os.path.join(out_dir, top, subset.upper(), *rel.split("/"))
       _clear_frames(folder)
-      frames_lib.write_frames(video, folder, FRAME_BASE + sample.onset, prefix=prefix,
-                              ext=".bmp")
+      frames_lib.write_frames(video, folder, FRAME_BASE + sample.onset,
+                              prefix=FRAME_FOLDERS[top], ext=".bmp")
