@@ -44,7 +44,7 @@ from mer_jax.errors import ConfigError, MerError
 RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "pixels": {"image_size": 50, "num_frames": 10, "grayscale": True,
                "temporal": "tim", "subtract_onset": False},
-    "elrcn_stack": {"image_size": 224, "num_frames": 10, "temporal": "tim",
+    "elrcn_stack": {"face": "haar", "image_size": 224, "num_frames": 10, "temporal": "tim",
                     "channels": ("flow", "strain", "gray")},
     # Xia et al. 2018: 1966 px/channel is no square; 55 -> an exact 44x44 = 1936 crop.
     "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "alpha": 10.0, "low": 0.05,

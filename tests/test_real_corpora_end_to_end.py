@@ -73,3 +73,17 @@ def test_a_lost_clip_stops_the_protocol_unless_allowed(repo_root, megc2019_roots
   data = pipeline.load_experiment_data(config.data)
   assert len(data.samples) == 441 and data.coverage["clips"] == 441
   assert report.coverage_note({"clips": data.coverage}).startswith("> **441 of 442 clips**")
+
+
+def test_elrcn_megc2018_keeps_253_clips_with_samm_faces_cropped(repo_root, megc2019_roots):
+  """ELRCN-SE's CDE data on the same trees: 253 / 47, SAMM cut to its face, not resized whole."""
+  config = config_files.load_config(str(repo_root / "configs" / "elrcn_se.py"), "cde")
+  for name in ("casme2", "samm"):
+    config.data.roots[name] = megc2019_roots[name]
+  config.data.cache_dir = ""
+  config.data.recipe.update(image_size=16, num_frames=2)  # the paper's steps, at test size
+  data = pipeline.load_experiment_data(config.data)
+  assert manifests.is_complete(data.coverage) and len(data.samples) == 253
+  stages = report.face_stages(data.samples)
+  assert stages["casme2"] == {"official_crop": 185}
+  assert sum(stages["samm"].values()) == 68 and "whole_frame" not in stages["samm"]

@@ -17,8 +17,8 @@ or '4+7'), `Estimated Emotion` (lower case); the 20190701 revision adds
   scan = load('/data/CASME2', frames='raw_selected', apex='midpoint')
 
 A malformed row, an emotion that is not one of EMOTIONS ('happyness'), a
-missing sample folder or a missing frame leaves that sample out (listed in `Scan.excluded`); a missing or invalid apex is repaired to the
-midpoint frame (listed in `Scan.repaired`). A root without a coding file or
+missing sample folder or a missing frame leaves that sample out (listed in
+`Scan.excluded`); a missing or invalid apex is repaired to the midpoint frame (listed in `Scan.repaired`). A root without a coding file or
 a frame folder raises DataError.
 """
 

@@ -65,7 +65,7 @@ def get(name: str) -> Manifest:
 
 
 def coverage(manifest: Manifest, samples: Sequence[Sample]) -> dict[str, Any]:
-  """{manifest, title, clips, expected_clips, subjects, expected_subjects, per_dataset, other_clips}.
+  """The run's counts beside the manifest's (a JSON-ready dict for results.json).
 
   `clips` and `subjects` count the protocol's datasets only; `other_clips` the
   samples of datasets outside it (a complete run has none).

@@ -14,8 +14,9 @@ Which tree: frames='auto' (the default; '' means the same) takes whichever
 of SMIC_all_raw/<subset> and SMIC_all_cropped/<subset> exists, and when both
 do, SMIC_all_cropped: the official face crops, as in the MEGC 2019
 distribution. frames='raw' or 'cropped' asks for one tree; when it is
-missing the error names both trees and suggests frames='auto'. Cropped clips get frame_source 'face_crop', raw
-ones 'uncropped' (whole camera frames).
+missing the error names both trees and suggests frames='auto'. Cropped
+clips get frame_source 'face_crop', raw ones 'uncropped' (whole camera
+frames).
 
 - Subject = the folder name ('s1', not zero-padded); clip = the clip folder
   name ('s1_ne_01'); emotion = the emotion folder name, lower case.

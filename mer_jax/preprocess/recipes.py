@@ -9,8 +9,8 @@ frames onset..offset), the recipe config, the apex's position in the clip
 a `face` field ('none' | 'haar' | 'dlib') crops the face with the FaceBox
 given; given none (a direct call, e.g. from predict), it locates the face on
 this clip alone (`face.locate_in_clip`: the onset frame, then the frames
-nearest it) and raises FaceNotFoundError when no frame has one. It returns what is stored for that clip: one
-float32 array (stored as the input named 'frames'), or a dict of named arrays
+nearest it) and raises FaceNotFoundError when no frame has one. It returns
+what is stored for that clip: one float32 array (stored as the input named 'frames'), or a dict of named arrays
 of any dtype (e.g. a padded sequence and its length). `run` calls a recipe and
 always gives the dict. Recipes are looked up by `config.data.recipe.name`.
 """

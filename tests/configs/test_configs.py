@@ -174,3 +174,25 @@ def test_baseline_configs_run_the_papers_settings_beside_their_rows(repo_root):
   hde = load(repo_root / "configs" / "hoof.py", "megc2018_hde")
   assert hde.data.to_dict()["datasets"] == ("casme2", "samm") and hde.eval.fold_mean_row
   assert "HOOF (ELRCN Table III, MEGC 2018 organisers)" in hde.eval.paper_rows
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_built_in_variants_check_no_manifest(path):
+  """The demos run on the built-in data: no published protocol's counts apply."""
+  for variant in ("demo", "smoke"):
+    assert load(path, variant).data.manifest == ""
+
+
+@pytest.mark.parametrize("name, variant, manifest", [
+    ("lbp_top", "megc2019_cde,p4,tim10", "megc2019"), ("hoof", "megc2019_hde,n8,tim10", "megc2019"),
+    ("atnet", "cde", "megc2019"), ("atnet", "hde", "megc2019"),
+    ("lbp_top", "megc2018_cde,p4,tim10", "megc2018"), ("elrcn_se", "cde", "megc2018"),
+    ("elrcn_te", "hde", "megc2018"), ("elrcn_se", None, "casme2_5"),
+    ("lbp_top", None, "casme2_5"), ("elrcn_temporal_only", None, "casme2_5")])
+def test_paper_protocols_keep_their_clips_and_crop_every_face(repo_root, name, variant, manifest):
+  """Each paper protocol names its manifest, finds faces on every source, reads either SMIC tree."""
+  c = load(repo_root / "configs" / f"{name}.py", variant)
+  assert c.data.manifest == manifest and c.data.allow_missing is False
+  if c.data.recipe.name != "pixels":  # ELRCN's temporal-only input is CASME II's crops only
+    assert c.data.recipe.face == "haar"  # the face step: crops as they are, whole frames detected
+  assert c.data.adapter_options.smic.frames == "auto"
