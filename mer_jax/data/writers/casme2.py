@@ -32,7 +32,7 @@ import numpy as np
 import openpyxl
 
 from mer_jax.data.sample import Sample
-from mer_jax.errors import ConfigError
+from mer_jax.data.writers import raw_videos as raw_videos_lib
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
@@ -101,17 +101,6 @@ def _write_frames(sample: Sample, videos: dict[str, Any], out_dir: str) -> None:
     frames_lib.write_frames(videos[top], folder, sample.onset, prefix=prefix, ext=".jpg")
 
 
-def _check_raw_videos(data: SyntheticData, raw_videos: Sequence[np.ndarray]) -> None:
-  """Raises ConfigError unless `raw_videos` has one clip per sample, of as many frames."""
-  if len(raw_videos) != len(data.samples):
-    raise ConfigError(f"raw_videos has {len(raw_videos)} clips; expected one per sample "
-                      f"({len(data.samples)})")
-  for sample, video, raw in zip(data.samples, data.videos, raw_videos):
-    if len(raw) != len(video):
-      raise ConfigError(f"raw_videos: {sample.subject}/{sample.clip} has {len(raw)} "
-                        f"frames; its cropped video has {len(video)}")
-
-
 def write(data: SyntheticData, out_dir: str,
           raw_videos: Sequence[np.ndarray] | None = None) -> None:
   """Writes `data` (from synthetic.generate) to `out_dir` in the CASME II layout.
@@ -127,7 +116,7 @@ def write(data: SyntheticData, out_dir: str,
     ConfigError: `raw_videos` not index-aligned with `data` frame for frame.
   """
   if raw_videos is not None:
-    _check_raw_videos(data, raw_videos)
+    raw_videos_lib.check(data, raw_videos)
   os.makedirs(out_dir, exist_ok=True)
   slash = slash_apex_index(data.samples)
   coding = [list(CODING_HEADER)] + [_coding_row(s, i == slash)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from mer_jax.data.sample import Sample
+from mer_jax.data.writers import raw_videos as raw_videos_lib
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import frames as frames_lib
 
@@ -92,17 +93,6 @@ def _check_trees(trees: Sequence[str]) -> tuple[str, ...]:
   return tuple(dict.fromkeys(trees))
 
 
-def _check_raw_videos(data: SyntheticData, raw_videos: Sequence[np.ndarray]) -> None:
-  """Raises ConfigError unless `raw_videos` has one clip per sample, of as many frames."""
-  if len(raw_videos) != len(data.samples):
-    raise ConfigError(f"raw_videos has {len(raw_videos)} clips; expected one per sample "
-                      f"({len(data.samples)})")
-  for sample, video, raw in zip(data.samples, data.videos, raw_videos):
-    if len(raw) != len(video):
-      raise ConfigError(f"raw_videos: {sample.subject}/{sample.clip} has {len(raw)} "
-                        f"frames; its cropped video has {len(video)}")
-
-
 def _check_data(data: SyntheticData, subset: str) -> None:
   """Raises ConfigError for an unknown subset or an emotion SMIC cannot hold."""
   if subset.upper() not in SUBSETS:
@@ -133,7 +123,7 @@ def write(data: SyntheticData, out_dir: str, subset: str = "HS",
   _check_data(data, subset)
   trees = _check_trees(trees)
   if raw_videos is not None:
-    _check_raw_videos(data, raw_videos)
+    raw_videos_lib.check(data, raw_videos)
   rel_paths = clip_paths(data.samples)
   videos = {"cropped": data.videos,
             "raw": data.videos if raw_videos is None else raw_videos}
