@@ -95,8 +95,7 @@ def measure(name: str, batch: int, microbatches: int, remat: bool, dtype: str) -
   config = load_config(name)
   model_cfg = dict(config.model.to_dict(), remat=remat, dtype=dtype)
   model = models.get(config.model_name, num_classes=NUM_CLASSES, **model_cfg)
-  # steps_per_epoch only scales epoch-based schedules; it changes no buffer.
-  tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch=1)
+  tx = optim.make_optimizer(config.optim, config.schedule)
   shape = (_FRAMES.value, _SIZE.value, _SIZE.value, CHANNELS)
   compiled, args, times = memory.compile_step(model, tx, shape, batch, microbatches)
   return row(name, batch, microbatches, remat, dtype, families.count_params(args[0].params),

@@ -121,7 +121,7 @@ def setup(family: Family, size: str, *, levers: bool = False, full_batch: bool =
     model_cfg["remat"] = False
   num_classes = labels.get_scheme(config.data.label_scheme).num_classes
   model = models.get(config.model_name, num_classes=num_classes, **model_cfg)
-  tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch=1)
+  tx = optim.make_optimizer(config.optim, config.schedule)
   batch = config.train.batch_size
   if size == "paper" and jax.default_backend() == "cpu" and not full_batch:
     batch = min(batch, family.cpu_batch)

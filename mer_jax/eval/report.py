@@ -173,7 +173,8 @@ def format_table(results: Mapping[str, Any],
     results: the dict from `build_results` (or its JSON round trip).
     paper_rows: optional {row name: {'uf1', 'uar', 'accuracy'}}; missing
       keys show as '–'. A paper row with 'legacy_elrcn_f1' (ELRCN's "F1",
-      which is not UF1) adds that column to the table.
+      which is not UF1) adds that column to the table; one with a 'note'
+      (what to know about the printed numbers) gets it in a line under the table.
     fold_mean_row: add the metrics averaged over folds (HDE reports these).
 
   Returns:
@@ -210,6 +211,10 @@ def format_table(results: Mapping[str, Any],
     lines.append(_table_row("**mean of folds**", {**results["fold_mean"], "n": n}, keys))
   for name, row in (paper_rows or {}).items():
     lines.append(_table_row(name, row, keys))
+  notes = [f"> *{name}*: {row['note']}" for name, row in (paper_rows or {}).items()
+           if row.get("note")]
+  if notes:
+    lines += [""] + notes
   return "\n".join(lines) + "\n"
 
 

@@ -43,6 +43,10 @@ def conv_names() -> list[str]:
 class VGG16(nn.Module):
   """VGG-16; returns `(fc8 logits, or the fc7 features if num_classes is None, aux)`.
 
+  The features in `aux` ('fc6', 'fc7') are what each layer passes on to the
+  next: after its ReLU and, in training, its dropout (as in Caffe's and
+  Keras' VGG, where a feature read from the network is the dropout's output).
+
   Attributes:
     num_classes: outputs of fc8; None leaves fc8 out (a feature extractor).
     widths: channels of the five stages (64, 128, 256, 512, 512).
@@ -82,11 +86,11 @@ class VGG16(nn.Module):
       x = checkpoint_name(x, f"pool{stage + 1}")
     x = x.reshape(x.shape[0], -1)                                   # NHWC flatten
     aux = {}
-    for name in FEATURE_LAYERS:
+    for name in FEATURE_LAYERS:  # each passes on ReLU(fc), dropped out in training
       x = nn.relu(nn.Dense(self.fc_features, dtype=self.dtype, kernel_init=HE_NORMAL,
                            name=name)(x))
-      aux[name] = x
       x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+      aux[name] = x
     if self.num_classes is None:
       return aux["fc7"], aux
     return nn.Dense(self.num_classes, dtype=self.dtype, name="fc8")(x), aux

@@ -10,12 +10,17 @@ u = x / s + (1 - 1/s) / 2 for output x = 1..L and scale s = L / T, weights
 normalised to sum to 1, mirror-with-repeat (`symmetric`) edges.
 
 As in `imresize`, 'nearest' is the box kernel, 'bilinear' the triangle and
-'bicubic' the cubic kernel; they differ only in antialiasing, which
-`imresize` applies by default when shrinking (scale < 1, every method but
-'nearest') by stretching the kernel by 1/s. Antialiasing is off by default
-here (`antialias=False`), so each name pair gives identical frames: 30 of the
-48 variants are distinct outputs. `antialias=True` reproduces `imresize`'s
-defaults, under which 'box' (an average) differs from 'nearest' when shrinking.
+'bicubic' the cubic kernel. 'bilinear'/'triangle' and 'bicubic'/'cubic' are
+the same method in `imresize` whatever its options; 'nearest' and 'box'
+differ only in antialiasing, which `imresize` applies by default when
+shrinking (scale < 1, every method but 'nearest') by stretching the kernel by
+1/s. So with `imresize`'s defaults (`antialias=True` here) the 8 names are 6
+methods and at most 36 of the 48 variants differ; without antialiasing
+(`antialias=False`, the default here and the only mode of the device path
+that MER-RCNN trains and evaluates with) they are 5 kernels, at most 30
+distinct variants, and a clip longer than the output is resampled without
+the low-pass filter MATLAB would apply (e.g. 'bicubic' evaluation of a
+45-frame clip to 30 frames is cubic interpolation, not imresize's default).
 
 Two implementations share these definitions:
 

@@ -22,9 +22,12 @@ Kinds (`config.augment.name`):
     'sequence' `[max_frames, P, C]` (uint8) and 'length'. Training: variant
     `copy` of the (keep ratio x kernel) pairs, `ratios` x `kernels` (48 in the
     paper), resampled to `num_frames`; evaluation: every frame resampled with
-    `eval_kernel` ('bicubic', MATLAB imresize's default: the authors' code is
-    MatConvNet). The model gets `[B, P, num_frames, C]` in [0, 1] (clipped,
-    as imresize saturates uint8 frames).
+    `eval_kernel` ('bicubic', MATLAB imresize's default kernel: the authors'
+    code is MatConvNet). Both use imresize's kernels without its
+    antialiasing (preprocess/jitter.py): a clip longer than `num_frames` is
+    interpolated, not low-pass filtered first as imresize's default would.
+    The model gets `[B, P, num_frames, C]` in [0, 1] (clipped, as imresize
+    saturates uint8 frames).
   'rotate_shift': ATNet (Peng et al. 2019, IV-A), on the stored images named
     in `inputs` (default the 'apex' frame `[S, S, C]`): in training each image
     is, with probability `prob` (0.5), rotated by an angle uniform in

@@ -120,7 +120,7 @@ class FoldEngine:
     return multihost.to_host(loss), multihost.to_host(logits)
 
   def set_lr_scale(self, states: TrainState, scale: np.ndarray) -> TrainState:
-    """States with each fold's reduce-on-plateau multiplier set to `scale[f]`."""
+    """States with each fold's learning-rate multiplier (epoch factor x plateau) set to `scale[f]`."""
     return self._set_lr_scale(states, self.put(np.asarray(scale, np.float32)))
 
   def select(self, take_new: np.ndarray, new: TrainState, old: TrainState | None = None

@@ -13,7 +13,7 @@ import numpy as np
 import tqdm
 
 from mer_jax import multihost
-from mer_jax.train import checkpoint
+from mer_jax.train import checkpoint, optim
 from mer_jax.train import fold_plan as fold_plan_lib
 from mer_jax.train.checkpoint import GroupCheckpointer
 from mer_jax.train.engine import FoldEngine
@@ -74,7 +74,9 @@ class GroupRunner:
     cfg, engine = self.cfg.train, self.engine
     sel = FoldSelection(**{k: np.asarray(v) for k, v in tree["selection"].items()})
     plateau = FoldPlateau(**{k: np.asarray(v) for k, v in tree["plateau"].items()})
-    plateau_cfg = self.cfg.schedule.get("plateau")
+    schedule = self.cfg.schedule
+    plateau_cfg = schedule.get("plateau")
+    scale = None  # the multiplier the states carry, once this call has set it
     history = {k: np.asarray(v) for k, v in tree["history"].items()}
     states, best = tree["states"], tree["best"]
     start = int(tree["epoch"]) + 1
@@ -89,6 +91,10 @@ class GroupRunner:
       if not sel.active.any():
         break
       active = sel.active.copy()
+      if optim.is_scaled(schedule):
+        wanted = plateau.scale * np.float32(optim.epoch_scale(schedule, epoch))
+        if scale is None or not np.array_equal(wanted, scale):
+          states, scale = engine.set_lr_scale(states, wanted), wanted
       states, m = engine.train_epoch(states, folds, engine.put(
           fold_keys(self.cfg.seed, ids, 1, epoch)), active)
       monitor = None
@@ -97,9 +103,8 @@ class GroupRunner:
       improved = sel.update(epoch, m["loss"], monitor, mode=cfg.selection,
                             patience=cfg.patience, names=names)
       best = engine.select(improved, states, best)
-      if plateau_cfg and plateau.update(monitor if monitor is not None else m["loss"],
-                                        active, plateau_cfg):
-        states = engine.set_lr_scale(states, plateau.scale)
+      if plateau_cfg:
+        plateau.update(monitor if monitor is not None else m["loss"], active, plateau_cfg)
       self._record(history, epoch, active, m, monitor, ids)
       bar.set_postfix(active=int(sel.active.sum()), loss=f"{np.mean(m['loss'][active]):.3f}")
       logging.log_every_n_seconds(

@@ -92,7 +92,7 @@ def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData
   augment = augmentation.make(config.get("augment"))
   steps_per_epoch = epoch_steps(plan, augment, batch)
   model = models.get(config.model_name, num_classes=len(data.class_names), **config.model)
-  tx = optim.make_optimizer(config.optim, config.schedule, steps_per_epoch)
+  tx = optim.make_optimizer(config.optim, config.schedule)
   group_size = max(1, min(config.protocol.folds_in_parallel, len(plan.folds)))
   mesh = sharding.make_mesh(group_size)
   logging.info("mesh %s; %d folds at once, %d steps per epoch", dict(mesh.shape),

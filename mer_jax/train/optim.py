@@ -1,8 +1,12 @@
 """Optax optimisers and learning-rate schedules, as the papers specify them.
 
 `config.optim` names the optimiser and its arguments; `config.schedule` the
-learning-rate schedule. Schedules count optimiser steps; epoch-based ones are
-converted with `steps_per_epoch`.
+learning-rate schedule. Per-step schedules (Keras' `decay`) count the fold's
+own optimiser steps; epoch-based ones (`step`) and reduce-on-plateau act
+through a per-fold multiplier in the optimiser state that the training loop
+sets at the start of every epoch (`epoch_scale`, `set_lr_scale`). So a fold
+with fewer clips than the largest, whose padded steps are no-ops, still
+drops its rate at the epochs the paper names, whatever group it runs in.
 """
 
 from __future__ import annotations
@@ -14,41 +18,55 @@ import optax
 from mer_jax.errors import ConfigError
 
 
-def make_schedule(cfg: Mapping, steps_per_epoch: int) -> optax.Schedule:
-  """Learning-rate schedule from `config.schedule`.
+KINDS = ("constant", "inverse_time", "step")
+
+
+def check_schedule(cfg: Mapping) -> None:
+  if cfg["kind"] not in KINDS:
+    raise ConfigError(f"config.schedule.kind={cfg['kind']!r}; expected one of {KINDS}")
+
+
+def make_schedule(cfg: Mapping) -> optax.Schedule:
+  """The per-step part of `config.schedule`'s learning rate.
 
   Kinds:
     constant: `base_lr`.
-    inverse_time: Keras' legacy `decay`: base_lr / (1 + decay * step), per step
-      (ELRCN's "learning rate 1e-5, decay 1e-6").
-    step: base_lr * factor ** (epoch // every_epochs) (ATNet: / 10 every 10
-      epochs; MER-RCNN: x 0.5 every epoch).
+    inverse_time: Keras' legacy `decay`: base_lr / (1 + decay * step), per
+      step of the fold (ELRCN's "learning rate 1e-5, decay 1e-6").
+    step: base_lr here; `epoch_scale` multiplies it by factor ** (epoch //
+      every_epochs) (ATNet: / 10 every 10 epochs; MER-RCNN: x 0.5 every epoch).
   Any kind may add `plateau` (reduce-on-plateau per fold, train/plateau.py):
-  the schedule's rate times a multiplier the loop lowers when the monitored
-  loss stalls.
+  the rate times a multiplier the loop lowers when the monitored loss stalls.
   """
+  check_schedule(cfg)
   kind, lr = cfg["kind"], cfg["base_lr"]
-  if kind == "constant":
-    return optax.constant_schedule(lr)
   if kind == "inverse_time":
     decay = cfg["decay"]
     return lambda step: lr / (1.0 + decay * step)
-  if kind == "step":
-    return optax.exponential_decay(
-        lr, transition_steps=cfg["every_epochs"] * steps_per_epoch,
-        decay_rate=cfg["factor"], staircase=True)
-  raise ConfigError(f"config.schedule.kind={kind!r}; expected 'constant', "
-                    "'inverse_time' or 'step'")
+  return optax.constant_schedule(lr)
 
 
-def make_optimizer(optim_cfg: Mapping, schedule_cfg: Mapping,
-                   steps_per_epoch: int) -> optax.GradientTransformation:
+def is_scaled(cfg: Mapping) -> bool:
+  """Whether the schedule acts through the per-fold epoch multiplier (`step`, `plateau`)."""
+  return cfg["kind"] == "step" or bool(cfg.get("plateau"))
+
+
+def epoch_scale(cfg: Mapping, epoch: int) -> float:
+  """The epoch-based factor of the rate in epoch `epoch` (0-based): factor ** (epoch // every)."""
+  if cfg["kind"] != "step":
+    return 1.0
+  return float(cfg["factor"]) ** (epoch // cfg["every_epochs"])
+
+
+def make_optimizer(optim_cfg: Mapping, schedule_cfg: Mapping) -> optax.GradientTransformation:
   """Optimiser from `config.optim` ('adam' or 'sgd') and `config.schedule`.
 
   `weight_decay` is an L2 term added to the gradient before the update, as in
-  Caffe, Keras and PyTorch's SGD (not decoupled AdamW decay).
+  Caffe, Keras and PyTorch's SGD (not decoupled AdamW decay). With an
+  epoch-based schedule or a plateau the chain ends in an injected `scale`,
+  the per-fold multiplier that `set_lr_scale` sets.
   """
-  lr = make_schedule(schedule_cfg, steps_per_epoch)
+  lr = make_schedule(schedule_cfg)
   name = optim_cfg["name"]
   if name == "adam":
     core = optax.adam(lr, b1=optim_cfg.get("b1", 0.9), b2=optim_cfg.get("b2", 0.999),
@@ -60,11 +78,11 @@ def make_optimizer(optim_cfg: Mapping, schedule_cfg: Mapping,
     raise ConfigError(f"config.optim.name={name!r}; expected 'adam' or 'sgd'")
   wd = optim_cfg.get("weight_decay", 0.0)
   tx = optax.chain(optax.add_decayed_weights(wd), core) if wd else core
-  if schedule_cfg.get("plateau"):  # a per-fold multiplier the loop lowers (train/plateau.py)
+  if is_scaled(schedule_cfg):  # a per-fold multiplier the loop sets each epoch
     tx = optax.chain(tx, optax.inject_hyperparams(optax.scale)(step_size=1.0))
   return tx
 
 
 def set_lr_scale(opt_state, scale):
-  """`opt_state` with the plateau multiplier set to `scale` (see `make_optimizer`)."""
+  """`opt_state` with the epoch multiplier set to `scale` (see `make_optimizer`)."""
   return optax.tree_utils.tree_set(opt_state, step_size=scale)

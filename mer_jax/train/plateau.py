@@ -12,8 +12,10 @@ the training loss with 'last'.
 
 The multiplier lives in the optimiser state (`optim.make_optimizer` appends
 an injected `scale` when the schedule has a plateau section), so each fold of
-a vmapped group has its own; this host-side state is saved in every
-checkpoint with the rest of the group's bookkeeping.
+a vmapped group has its own: at the start of every epoch the loop sets it to
+this multiplier times the schedule's epoch factor (`optim.epoch_scale`). This
+host-side state is saved in every checkpoint with the rest of the group's
+bookkeeping.
 """
 
 from __future__ import annotations

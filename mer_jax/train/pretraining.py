@@ -207,7 +207,7 @@ def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | No
   steps = math.ceil(len(train_idx) * augment.copies / cfg.batch_size)
   into = tuple(config.pretrained.into) if imported is not None else ()
   engine = FoldEngine(
-      model, optim.make_optimizer(cfg.optim, cfg.schedule, steps), sharding.make_mesh(1),
+      model, optim.make_optimizer(cfg.optim, cfg.schedule), sharding.make_mesh(1),
       {"inputs": inputs, "label": labels}, batch_size=cfg.batch_size,
       steps_per_epoch=steps, eval_chunk=eval_chunk, augment=augment,
       start_variables=lambda v, start_tree: pretrained.place_variables(v, start_tree, into, ()),

@@ -112,6 +112,16 @@ def test_legacy_f1_column_and_fold_mean_row():
   assert "legacy" not in report.format_table(results)
 
 
+def test_elrcn_hde_report_says_table_iii_columns_look_swapped(repo_root):
+  from mer_jax import config_files
+  config = config_files.load_config(str(repo_root / "configs/elrcn_se.py"), "hde")
+  results, _, _, _ = make_run()
+  lines = report.format_table(results, config.eval.paper_rows.to_dict()).splitlines()
+  row = lines.index("| ELRCN-SE (paper, Table III) | – | 0.3522 | 0.4345 | 0.3411 | – |")
+  note = next(l for l in lines[row:] if l.startswith("> *ELRCN-SE (paper, Table III)*"))
+  assert "UAR .4345, WAR .352" in note and "look swapped" in note
+
+
 def test_oracle_warning():
   results, _, _, _ = make_run(selection="oracle")
   table = report.format_table(results)

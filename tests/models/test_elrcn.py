@@ -1,5 +1,6 @@
 """ELRCN SE / TE / spatial-only: sizes as the paper's, stream routing, remat."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -143,3 +144,38 @@ def test_spatial_only_averages_frame_logits():
 def test_vgg_class_wraps_in_remat_only_when_asked():
   assert elrcn.vgg_class(False) is models.vgg.VGG16
   assert elrcn.vgg_class(True) is not models.vgg.VGG16
+
+
+def lstm_input_and_fc_output(model, variables, x, layer, train):
+  """(what the LSTM reads, ReLU of the VGG's `layer` Dense output) in one call."""
+  seen = {}
+
+  def capture(next_fun, args, kwargs, context):
+    out = next_fun(*args, **kwargs)
+    if context.method_name == "__call__":
+      if type(context.module).__name__ == "StackedLSTM":
+        seen["lstm_input"] = np.asarray(args[0])
+      elif context.module.name == layer and isinstance(context.module, nn.Dense):
+        seen["relu_fc"] = np.maximum(np.asarray(out), 0.0)
+    return out
+
+  with nn.intercept_methods(capture):
+    model.apply(variables, x, train=train, rngs={"dropout": jax.random.key(5)})
+  b, t = x.shape[:2]
+  return seen["lstm_input"], seen["relu_fc"].reshape(b, t, -1)
+
+
+@pytest.mark.parametrize("layer", ["fc7", "fc6"])
+def test_lstm_reads_the_features_after_dropout_in_training_only(layer):
+  """ReLU -> dropout(0.5) -> LSTM: each feature is dropped (0) or kept x 2 in training."""
+  model = models.get("elrcn_se", num_classes=3, cnn=dict(TINY_CNN, fc_features=256),
+                     feature_layer=layer, lstm_features=(6,))
+  x = jax.random.normal(jax.random.key(0), (2, 3, 32, 32, 5))
+  variables = model.init(jax.random.key(1), x)
+  feats, relu = lstm_input_and_fc_output(model, variables, x, layer, train=True)
+  positive = relu > 0
+  dropped = positive & (feats == 0)
+  np.testing.assert_allclose(feats[~dropped], 2.0 * relu[~dropped], rtol=1e-5, atol=1e-6)
+  assert 0.4 < dropped.sum() / positive.sum() < 0.6
+  feats, relu = lstm_input_and_fc_output(model, variables, x, layer, train=False)
+  np.testing.assert_allclose(feats, relu, rtol=1e-6)                 # evaluation: no dropout

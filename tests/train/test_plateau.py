@@ -48,14 +48,14 @@ def test_inactive_folds_keep_their_state_and_min_scale_holds():
 
 def test_the_multiplier_scales_the_optimisers_step():
   tx = optim.make_optimizer({"name": "adam"},
-                            {"kind": "constant", "base_lr": 0.1, "plateau": CFG}, 10)
+                            {"kind": "constant", "base_lr": 0.1, "plateau": CFG})
   params = {"w": jnp.ones(3)}
   grads = {"w": jnp.asarray([1.0, -2.0, 0.5])}
   state = tx.init(params)
   full, _ = tx.update(grads, state, params)
   half, _ = tx.update(grads, optim.set_lr_scale(state, jnp.asarray(0.5)), params)
   np.testing.assert_allclose(half["w"], 0.5 * np.asarray(full["w"]), rtol=1e-6)
-  plain = optim.make_optimizer({"name": "adam"}, {"kind": "constant", "base_lr": 0.1}, 10)
+  plain = optim.make_optimizer({"name": "adam"}, {"kind": "constant", "base_lr": 0.1})
   same, _ = plain.update(grads, plain.init(params), params)
   np.testing.assert_allclose(full["w"], same["w"], rtol=1e-6)
   assert jax.tree.leaves(optax.tree_utils.tree_get(state, "step_size")) == [1.0]
@@ -67,7 +67,7 @@ def test_engine_sets_each_folds_multiplier():
   from mer_jax.train.engine import FoldEngine
   model = models.get("elrcn_temporal_only", num_classes=2, lstm_features=(4,))
   tx = optim.make_optimizer({"name": "sgd", "momentum": 0.0},
-                            {"kind": "constant", "base_lr": 0.5, "plateau": CFG}, 2)
+                            {"kind": "constant", "base_lr": 0.5, "plateau": CFG})
   data = {"inputs": {"frames": np.random.default_rng(0).normal(size=(6, 3, 2, 2, 1))
                      .astype(np.float32)}, "label": np.asarray([0, 1, 0, 1, 0, 1], np.int32)}
   engine = FoldEngine(model, tx, sharding.make_mesh(2), data, batch_size=4, steps_per_epoch=2,
