@@ -1,7 +1,7 @@
 r"""Peak device memory of one full-size ELRCN training step (one fold), from XLA.
 
   python -m benchmarks.elrcn_memory --models=se,te --microbatches=1,8 \
-      --remat=false,true --dtype=float32
+      --remat=false,true --dtype=float32 [--moments_dtype=float32,bfloat16]
 
 For every combination of the list flags, `steps.train_step` of the paper's
 model (configs/elrcn_se.py, configs/elrcn_te.py: VGG-16 fc7 per frame, LSTM
@@ -61,11 +61,14 @@ _MICRO = flags.DEFINE_list("microbatches", ["1", "8"],
 _REMAT = flags.DEFINE_list("remat", ["false", "true"], "Recompute VGG stages: true, false.")
 _DTYPE = flags.DEFINE_list("dtype", ["float32", "bfloat16"],
                            "CNN activation dtypes: float32, bfloat16.")
+_MOMENTS = flags.DEFINE_list("moments_dtype", ["float32"],
+                             "Adam moment dtypes (config.optim.moments_dtype): float32, "
+                             "bfloat16.")
 _FRAMES = flags.DEFINE_integer("num_frames", 10, "Time steps per clip.")
 _SIZE = flags.DEFINE_integer("image_size", 224, "Frame side in pixels.")
 _BUDGET = flags.DEFINE_float("budget_gib", 16.0, "Accelerator memory for the `fits` column.")
 
-COLUMNS = ("model", "batch", "microbatches", "remat", "dtype", "params", "arguments GiB",
+COLUMNS = ("model", "batch", "microbatches", "remat", "dtype", "moments", "params", "arguments GiB",
            "temp GiB", "output GiB", "alias GiB", "peak GiB", "fits",
            "lower s", "compile s")
 
@@ -90,25 +93,29 @@ def load_config(name: str):
   return config_files.load_config(os.path.join(families.CONFIG_DIR, CONFIGS[name]))
 
 
-def measure(name: str, batch: int, microbatches: int, remat: bool, dtype: str) -> dict:
+def measure(name: str, batch: int, microbatches: int, remat: bool, dtype: str,
+            moments: str = "float32") -> dict:
   """Lowers and compiles one train step (benchmarks/memory.py); returns a table row."""
   config = load_config(name)
+  config.optim.moments_dtype = moments
   model_cfg = dict(config.model.to_dict(), remat=remat, dtype=dtype)
   model = models.get(config.model_name, num_classes=NUM_CLASSES, **model_cfg)
   tx = optim.make_optimizer(config.optim, config.schedule)
   shape = (_FRAMES.value, _SIZE.value, _SIZE.value, CHANNELS)
   compiled, args, times = memory.compile_step(model, tx, shape, batch, microbatches)
-  return row(name, batch, microbatches, remat, dtype, families.count_params(args[0].params),
+  return row(name, batch, microbatches, remat, dtype, moments,
+             families.count_params(args[0].params),
              memory.memory_bytes(compiled.memory_analysis()), times["lower_s"],
              times["compile_s"])
 
 
-def row(name: str, batch: int, microbatches: int, remat: bool, dtype: str, params: int,
+def row(name: str, batch: int, microbatches: int, remat: bool, dtype: str, moments: str,
+        params: int,
         figures: dict[str, int], lower_s: float, compile_s: float) -> dict:
   """A table row from `memory.memory_bytes` figures."""
   gib = lambda n: f"{n / GIB:.2f}"  # noqa: E731
   return {"model": name, "batch": batch, "microbatches": microbatches, "remat": remat,
-          "dtype": dtype, "params": f"{params:,}",
+          "dtype": dtype, "moments": moments, "params": f"{params:,}",
           "arguments GiB": gib(figures["arguments"]), "temp GiB": gib(figures["temp"]),
           "output GiB": gib(figures["output"]), "alias GiB": gib(figures["alias"]),
           "peak GiB": gib(figures["peak"]),
@@ -126,9 +133,10 @@ def check_flags() -> tuple[list[int], list[bool]]:
   for name in _MODELS.value:
     if name not in CONFIGS:
       raise app.UsageError(f"--models: unknown {name!r}; expected one of {sorted(CONFIGS)}")
-  for dtype in _DTYPE.value:
-    if dtype not in DTYPES:
-      raise app.UsageError(f"--dtype: unknown {dtype!r}; expected one of {DTYPES}")
+  for flag, values in (("dtype", _DTYPE.value), ("moments_dtype", _MOMENTS.value)):
+    for dtype in values:
+      if dtype not in DTYPES:
+        raise app.UsageError(f"--{flag}: unknown {dtype!r}; expected one of {DTYPES}")
   microbatches = [parse_int(m) for m in _MICRO.value]
   for m in microbatches:
     if m < 1 or _BATCH.value % m:
@@ -151,8 +159,9 @@ def main(argv: Sequence[str]) -> None:
     for m in microbatches:
       for remat in remats:
         for dtype in _DTYPE.value:
-          result = measure(name, _BATCH.value, m, remat, dtype)
-          print(markdown_row([result[c] for c in COLUMNS]), flush=True)
+          for moments in _MOMENTS.value:
+            result = measure(name, _BATCH.value, m, remat, dtype, moments)
+            print(markdown_row([result[c] for c in COLUMNS]), flush=True)
 
 
 if __name__ == "__main__":

@@ -47,4 +47,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if variant in ("demo", "smoke", "tiny"):
     c.pretrained.kind = ""
     c.model.gray_mean_rgb = None
+  if variant == "demo":
+    # Three streams of half the SE demo's widths: about the SE demo's work per
+    # step, so the demo finishes in minutes on a 2-core CPU (BUILD_NOTES.md).
+    c.model.cnn.update(widths=(4, 8, 16, 16, 16), fc_features=64)
   return c

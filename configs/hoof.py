@@ -14,6 +14,14 @@ Each run computes ATNet's four settings, N = 4 and 8 bins at TIM 10 and 64
 ',n4' or ',n8' and ',tim10' or ',tim64' for one ('megc2019_hde,n8,tim10').
 Sizes 'demo' (N = 8 at TIM 10 unless told otherwise), 'smoke' (N = 8 at
 TIM 64, 128 x 128) and 'tiny', as configs/lbp_top.py.
+
+What 'demo' shows: HOOF at chance on the README's demo clips, where LBP-TOP
+learns. Between successive TIM frames their 1 px expressions move ~0.005 px on
+average, against ~0.06 px of flow from the head jitter and sensor noise, so
+the histograms count noise (measured in BUILD_NOTES.md: 0.96 UF1 with jitter,
+flicker and noise off; onset->apex flow alone 0.56). HOOF's weakness on tiny
+motions, not a bug. `--config.data.synthetic.difficulty=3` (3 px expressions)
+shows it learning, on data that no longer matches the README's first demo.
 """
 
 import ml_collections

@@ -8,8 +8,9 @@ tensor (Table 1: Conv1 5x5, four RCLs of 1 feed-forward + 3 recurrent convs
 with shared weights, global average pool, softmax). Training: temporal
 jittering (6 keep ratios x 8 imresize kernels = 48 variants per clip, drawn on
 the device; without imresize's antialiasing, so at most 30 differ: BUILD_NOTES.md),
-SGD momentum 0.9, weight decay 5e-4, batch 64, lr 1e-3 halved after every pass over the 48x augmented data, 4 passes (the lr then falls
-below the paper's 1e-4 "stopping criterion"; BUILD_NOTES.md). 4 classes
+SGD momentum 0.9, weight decay 5e-4, batch 64, lr 1e-3 halved after every
+pass over the 48x augmented data, 4 passes (the lr then falls below the
+paper's 1e-4 "stopping criterion"; BUILD_NOTES.md). 4 classes
 (positive, negative, surprise, others; SMIC has no 'others': 3), 5-fold by
 sample as in the paper: subjects leak between training and test, and the
 report says so. Accuracy is the paper's metric (Table 2).

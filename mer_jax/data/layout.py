@@ -25,7 +25,8 @@ def check_root(root: str, dataset: str) -> str:
   """Returns `root` if it is an existing folder, else raises DataError."""
   if not root:
     raise DataError(f"no root folder for dataset {dataset!r}; set "
-                    f"--config.data.roots.{dataset}=/path/to/{dataset}")
+                    f"--config.data.roots.{dataset}=/path/to/{dataset} (or try a config's "
+                    "':demo' variant, which runs on the built-in data)")
   if not os.path.isdir(root):
     raise DataError(f"the root of dataset {dataset!r}, {root}, is not a folder")
   return root

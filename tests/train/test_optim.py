@@ -39,9 +39,11 @@ def test_adam_matches_optax_adam():
                                                              "base_lr": 1e-3})
   ref = optax.adam(1e-3, eps=1e-7)
   params, grads = {"w": jnp.array([1.0, -2.0])}, {"w": jnp.array([0.3, 0.1])}
-  u, _ = tx.update(grads, tx.init(params), params)
-  r, _ = ref.update(grads, ref.init(params), params)
-  np.testing.assert_allclose(u["w"], r["w"])
+  state, ref_state = tx.init(params), ref.init(params)
+  for _ in range(3):  # bit for bit, not only close
+    u, state = tx.update(grads, state, params)
+    r, ref_state = ref.update(grads, ref_state, params)
+    np.testing.assert_array_equal(u["w"], r["w"])
 
 
 def test_unknown_names_are_config_errors():
@@ -90,3 +92,22 @@ def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_
     assert not np.allclose(kernels[0][f], kernels[1][f])   # epoch 1 still learns
     for later in kernels[2:]:
       np.testing.assert_array_equal(later[f], kernels[1][f])  # from epoch 2, no step
+
+
+def test_adam_moments_in_bfloat16_halve_their_bytes_and_stay_close():
+  params = {"w": jnp.linspace(-1.0, 1.0, 64)}
+  ref = optax.adam(1e-3, eps=1e-7)
+  low = optim.make_optimizer({"name": "adam", "eps": 1e-7, "moments_dtype": "bfloat16"},
+                             {"kind": "constant", "base_lr": 1e-3})
+  r_state, l_state = ref.init(params), low.init(params)
+  rng = np.random.default_rng(0)
+  for _ in range(20):
+    grads = {"w": jnp.asarray(rng.normal(size=64), jnp.float32)}
+    r, r_state = ref.update(grads, r_state, params)
+    u, l_state = low.update(grads, l_state, params)
+    np.testing.assert_allclose(u["w"], r["w"], rtol=0.02, atol=1e-5)  # 1 % of the lr
+  moments = optax.tree_utils.tree_get(l_state, "nu")
+  assert moments["w"].dtype == jnp.bfloat16
+  with pytest.raises(ConfigError, match="moments_dtype='float16'"):
+    optim.make_optimizer({"name": "adam", "moments_dtype": "float16"},
+                         {"kind": "constant", "base_lr": 1.0})
