@@ -120,7 +120,10 @@ class FoldEngine:
     return multihost.to_host(loss), multihost.to_host(logits)
 
   def set_lr_scale(self, states: TrainState, scale: np.ndarray) -> TrainState:
-    """States with each fold's learning-rate multiplier (epoch factor x plateau) set to `scale[f]`."""
+    """States with each fold's learning-rate multiplier (epoch factor x plateau) at `scale[f]`.
+
+    The loop sets it at the start of every epoch (optim.py, plateau.py).
+    """
     return self._set_lr_scale(states, self.put(np.asarray(scale, np.float32)))
 
   def select(self, take_new: np.ndarray, new: TrainState, old: TrainState | None = None

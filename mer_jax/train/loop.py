@@ -111,8 +111,10 @@ def epoch_steps(plan: fold_plan.FoldPlan, augment: augmentation.Augmentation,
                 batch_size: int) -> int:
   """Optimiser steps in one pass over the largest fold's augmented training set.
 
-  Epoch-based schedules count these: MER-RCNN's "after all mini-batches are
-  traversed" is a pass over all 48 jittered variants of every training clip.
+  Every fold of a run takes this many steps an epoch (a smaller fold's extra
+  steps are masked no-ops); an epoch is a pass over all augmented variants
+  (MER-RCNN's "after all mini-batches are traversed": all 48 jittered variants
+  of every training clip), and epoch-based schedules act per epoch (optim.py).
   """
   return math.ceil(plan.sizes["train"] * augment.copies / batch_size)
 

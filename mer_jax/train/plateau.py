@@ -42,16 +42,14 @@ class FoldPlateau:
   def as_dict(self) -> dict[str, np.ndarray]:
     return dataclasses.asdict(self)
 
-  def update(self, loss: np.ndarray, active: np.ndarray, cfg: Mapping) -> bool:
-    """Records one epoch's monitored loss of the `active` folds; True if a scale changed."""
+  def update(self, loss: np.ndarray, active: np.ndarray, cfg: Mapping) -> None:
+    """Records one epoch's monitored loss of the `active` folds, lowering stalled folds' scale."""
     finite = active & np.isfinite(loss)
     better = finite & (loss < self.best * (1.0 - cfg.get("threshold", 1e-4)))
     self.best[better] = loss[better]
     self.bad_epochs[better] = 0
     self.bad_epochs[finite & ~better] += 1
     reduce = finite & (self.bad_epochs > cfg["patience"])
-    old = self.scale.copy()
     self.scale[reduce] = np.maximum(self.scale[reduce] * cfg.get("factor", 0.1),
                                     cfg.get("min_scale", 0.0))
     self.bad_epochs[reduce] = 0
-    return bool(np.any(self.scale != old))

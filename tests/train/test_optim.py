@@ -55,7 +55,6 @@ def test_unknown_names_are_config_errors():
 
 def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_path):
   """Padded no-op steps of the smaller fold must not delay its epoch-based drops."""
-  import jax
   import ml_collections
   from mer_jax import models
   from mer_jax.data.protocols import Fold
