@@ -163,9 +163,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # 'last': the paper's fixed 50 epochs; nothing is selected on the test subject.
   c.train = dict(num_epochs=50, batch_size=16, microbatches=1, balance="oversample",
                  selection="last", patience=0, val_fraction=0.15, checkpoint_every_epochs=1,
-                 progress_bar=True)
+                 progress_bar=True, untrained_folds="fail")
   c.eval = dict(batch_size=16, paper_rows={}, fold_mean_row=False, row_name="",
-                paper_table=paper_table("hde" if variant == "hde" else "cde"))
+                paper_table=paper_table("hde" if variant == "hde" else "cde"), compare_runs=())
   c.sweep = dict(runs=stream_runs())
 
   if variant == "hde":

@@ -81,8 +81,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # 32 clips a step, accumulated over 8 parts of 4 clips (40 VGG passes each):
   # the same update, within a 16 GB accelerator (BUILD_NOTES.md, peak memory).
   c.train = dict(num_epochs=100, batch_size=32, microbatches=8, selection="val_loss",
-                 patience=5, val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True)
-  c.eval = dict(batch_size=8, paper_rows=PAPER_ROWS.get(variant, {}), fold_mean_row=False)
+                 patience=5, val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True,
+                 untrained_folds="fail")
+  c.eval = dict(batch_size=8, paper_rows=PAPER_ROWS.get(variant, {}), fold_mean_row=False,
+                compare_runs=())
 
   if variant in ("cde", "hde"):
     c.data.datasets = ("casme2", "samm")

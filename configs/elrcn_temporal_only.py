@@ -44,8 +44,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.schedule = dict(kind="inverse_time", base_lr=1e-5, decay=1e-6)
 
   c.train = dict(num_epochs=100, batch_size=32, selection="val_loss", patience=5,
-                 val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True)
-  c.eval = dict(batch_size=64, paper_rows={})
+                 val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True,
+                 untrained_folds="fail")
+  c.eval = dict(batch_size=64, paper_rows={}, compare_runs=())
 
   if variant in ("demo", "smoke"):
     c.data.datasets = ("synthetic",)

@@ -90,9 +90,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # An epoch is one pass over the 48x jittered training set; 'last': the
   # paper's fixed schedule, nothing is selected on the test fold.
   c.train = dict(num_epochs=4, batch_size=64, microbatches=1, selection="last", patience=0,
-                 val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True)
+                 val_fraction=0.15, checkpoint_every_epochs=1, progress_bar=True,
+                 untrained_folds="fail")
   c.eval = dict(batch_size=16, paper_rows=paper_rows(dataset) if dataset in DATASETS else {},
-                fold_mean_row=False)
+                fold_mean_row=False, compare_runs=())
 
   if variant in ("demo", "smoke", "tiny"):
     c.data.label_scheme = "three_class"

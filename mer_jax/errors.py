@@ -24,3 +24,7 @@ class ProtocolError(MerError):
 
 class FaceNotFoundError(DataError):
   """Face alignment found no face in a clip's onset frame."""
+
+
+class TrainingError(MerError):
+  """Training gave no usable model (e.g. a loss that is NaN from the first epoch)."""

@@ -14,7 +14,9 @@ there is no grey one), and prints where it went.
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 
 from absl import app, flags
 import matplotlib
@@ -93,12 +95,41 @@ def save_figure(path: str, maps: dict, frames: np.ndarray, title: str) -> None:
   plt.close(fig)
 
 
+def output_path(workdir: str, key: str, output: str = "") -> str:
+  """Where the figure goes: `output`, else DIR/gradcam/<sample>.png."""
+  return output or os.path.join(workdir, "gradcam", key.replace("/", "__") + ".png")
+
+
+def check_writable(path: str, given: bool) -> None:
+  """A ConfigError, before any work, when the figure cannot be written to `path`.
+
+  Creates the folder (as saving does) and a scratch file in it, so a read-only
+  place, a folder where the file should be and a file where a folder should
+  be are all found.
+  """
+  folder = os.path.dirname(os.path.abspath(path))
+  try:
+    if os.path.isdir(path):
+      raise IsADirectoryError(errno.EISDIR, "a folder, not a file", path)
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+      pass
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+      raise PermissionError(errno.EACCES, "a read-only file", path)
+  except OSError as e:
+    where = f"--output={path}" if given else f"the default output {path}"
+    raise ConfigError(f"{where} cannot be written ({e.strerror}: {e.filename}); pass "
+                      "--output=FILE.png in a folder you can write to") from None
+
+
 def explain(workdir: str, key: str, class_name: str = "", output: str = "") -> str:
   """Writes the Grad-CAM figure of sample `key` of the run in `workdir`; returns its path."""
   config = run_dir.load_config(workdir)
   if config.model_name not in EXPLAINABLE_MODELS:
     raise ConfigError(f"the run in {workdir} trained {config.model_name!r}; Grad-CAM explains "
                       f"the VGG-based models {EXPLAINABLE_MODELS} (their conv5_3)")
+  path = output_path(workdir, key, output)
+  check_writable(path, bool(output))  # Before the data and the model: a minute of work.
   data = pipeline.load_experiment_data(config.data)
   index = find_sample(data, key)
   fold, fold_name = fold_of(config, data, index)
@@ -119,7 +150,6 @@ def explain(workdir: str, key: str, class_name: str = "", output: str = "") -> s
   title = (f"{key}  true: {data.class_names[data.labels[index]]}  predicted: "
            f"{data.class_names[int(np.argmax(logits))]}  explained: {data.class_names[c]}  "
            f"(model of fold {fold_name})")
-  path = output or os.path.join(workdir, "gradcam", key.replace("/", "__") + ".png")
   save_figure(path, maps, frames, title)
   return path
 

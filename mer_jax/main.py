@@ -5,7 +5,9 @@ field), logs the devices and runs the experiment (a deep model or a baseline
 SVM, experiment.py), or every run of the config's sweep side by side
 (train/sweep.py). Errors caused by the input (an unknown config field, a
 missing dataset, an unwritable workdir) are printed as one clear message,
-without a traceback, and exit with status 2.
+without a traceback, and exit with status 2; so are a full or read-only disk
+(command_line.py). Ctrl-C or SIGTERM stops it with status 130 and one line:
+the same command resumes.
 
 `--multihost` (or MER_JAX_MULTIHOST=1) runs one experiment over several
 processes (multihost.py): every process runs the same command; the
@@ -20,7 +22,6 @@ import jax
 from ml_collections import config_flags
 
 from mer_jax import command_line, experiment, multihost
-from mer_jax.errors import MerError
 from mer_jax.train import sweep
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -52,13 +53,16 @@ def main(argv: list[str]) -> None:
                       "--multihost")
   logging.info("JAX %s, process %d/%d, devices: %s", jax.__version__, jax.process_index(),
                jax.process_count(), jax.devices())
+  command_line.run_reporting(lambda: run(_CONFIG.value, _WORKDIR.value))
+
+
+def run(config, workdir: str) -> None:
+  """The experiment or the sweep of `config`; a device out of memory is one line."""
   try:
-    if sweep.runs(_CONFIG.value):
-      sweep.run(_CONFIG.value, _WORKDIR.value)
+    if sweep.runs(config):
+      sweep.run(config, workdir)
     else:
-      experiment.run(_CONFIG.value, _WORKDIR.value)
-  except MerError as e:
-    command_line.fail(str(e))
+      experiment.run(config, workdir)
   except jax.errors.JaxRuntimeError as e:
     if "RESOURCE_EXHAUSTED" not in str(e):
       raise

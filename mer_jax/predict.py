@@ -36,7 +36,7 @@ import json
 import os
 from typing import Any, Callable
 
-from absl import app, flags
+from absl import app, flags, logging
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -162,6 +162,28 @@ def check_span(total: int, onset: int, apex: int | None, offset: int | None,
   return last
 
 
+def check_decoded(decoded: video_lib.Decoded, onset: int, offset: int | None,
+                  path: str) -> None:
+  """Says so when a video ends before the frame count its header declares (truncated).
+
+  An error when that cuts the frames --onset..--offset asks for; a warning when
+  no --offset was given (the clip is then the frames that decode).
+  """
+  read, declared = len(decoded.frames), decoded.declared
+  if declared is None or read >= declared:
+    return
+  if offset is None:
+    logging.warning("%s: OpenCV decoded %d of the %d frames its header declares; using "
+                    "frames %d..%d (the file looks truncated or damaged: copy or export it "
+                    "again, or pass --offset to choose the frames)", path, read, declared,
+                    onset, read - 1)
+  elif read <= offset:
+    raise DataError(f"{path}: OpenCV decoded only frames 0..{read - 1} ({read} of the "
+                    f"{declared} frames its header declares), but --onset..--offset asks "
+                    f"for frames {onset}..{offset}: the file is truncated or damaged; copy "
+                    f"or export it again, or keep --onset..--offset within 0..{read - 1}")
+
+
 def read_clip(video: str, frames: str, onset: int, apex: int | None,
               offset: int | None) -> np.ndarray:
   """The frames onset..offset of a video file or a frame folder: uint8 RGB `[T, H, W, 3]`."""
@@ -169,7 +191,9 @@ def read_clip(video: str, frames: str, onset: int, apex: int | None,
     raise ConfigError("pass exactly one of --video=FILE and --frames=DIR")
   check_flags(onset, apex, offset)
   if video:
-    clip = video_lib.read_video(video, None if offset is None else offset + 1)
+    decoded = video_lib.decode(video, None if offset is None else offset + 1)
+    check_decoded(decoded, onset, offset, video)
+    clip = decoded.frames
     return clip[onset:check_span(len(clip), onset, apex, offset, video) + 1]
   paths = frames_lib.list_frame_files(frames)
   if not paths:

@@ -20,7 +20,8 @@ with the same arguments on an unchanged corpus reuses them at once. The trainer 
 them only if its `config.data.recipe` equals the recipe given here, field for
 field. Prints where the records are, the number of samples and what was
 excluded or repaired (the reasons are in exclusions.json beside the records).
-Errors in the input print one line `mer_jax: error: ...` and exit with status 2.
+Errors in the input (a recipe field, checked before any clip is read:
+preprocess/recipe_fields.py) print one line `mer_jax: error: ...` and exit with status 2.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mer_jax.data import apex as apex_lib
 from mer_jax.data import builders
 from mer_jax.data import datasets
 from mer_jax.errors import ConfigError, MerError
+from mer_jax.preprocess import recipe_fields, recipes
 
 # Recipe name -> its parameters by default: the paper settings of the config
 # that uses it (configs/elrcn_temporal_only.py), with 'linear' resampling
@@ -49,7 +51,7 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
     # Xia et al. 2018: 1966 px/channel is no square; 55 -> an exact 44x44 = 1936 crop.
     "mer_rcnn": {"image_size": 55, "center_crop": 0.8, "alpha": 10.0, "low": 0.05,
                  "high": 0.4, "max_frames": 150},
-    "islam": {"image_size": 64, "num_frames": 12, "face": "haar"},
+    "islam": {"image_size": 64, "num_frames": 12, "face": "haar", "subtract_onset": False},
     # Peng et al. 2019: grey 224 apex + 64 x 128 ADM from the 65 frames around the apex.
     "atnet": {"face": "haar", "image_size": 224, "flow_size": 224, "window": 65, "grid": 8,
               "pad": "front", "layout": "interleaved", "flow": "tvl1"},
@@ -71,16 +73,20 @@ def recipe_config(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
   """The recipe config: `name` + its defaults, with `overrides` applied.
 
   Raises:
-    ConfigError: `overrides` names a field the recipe does not have (or 'name').
+    ConfigError: `overrides` names a field the recipe does not have (or 'name'),
+      or a value the field does not accept (preprocess/recipe_fields.py).
   """
   defaults = RECIPE_DEFAULTS.get(name)
   if defaults is None:  # a recipe without defaults here: the overrides are all of it
-    return {"name": name, **overrides}
-  unknown = sorted(set(overrides) - set(defaults))
-  if unknown:
-    raise ConfigError(f"--recipe_overrides: recipe {name!r} has no field(s) {unknown}; "
-                      f"its fields are {sorted(defaults)} (choose the recipe with --recipe)")
-  return {"name": name, **defaults, **overrides}
+    recipe = {"name": name, **overrides}
+  else:
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+      raise ConfigError(f"--recipe_overrides: recipe {name!r} has no field(s) {unknown}; "
+                        f"its fields are {sorted(defaults)} (choose the recipe with --recipe)")
+    recipe = {"name": name, **defaults, **overrides}
+  recipe_fields.check(recipe, "--recipe_overrides {}")
+  return recipe
 
 
 def format_report(path: str, summary: dict[str, Any]) -> str:
@@ -115,6 +121,7 @@ def run(fv: flags.FlagValues) -> str:
 def run_config(config: Any) -> str:
   """Prepares every dataset of `config.data.datasets` that has a root, as the run reads it."""
   data = config.data
+  recipes.check_config(data.recipe)  # Before any clip is read.
   data_dir = builders.resolve_cache_dir(data.cache_dir)
   if not data_dir:
     raise ConfigError("config.data.cache_dir='' turns the cache off, so there is nothing to "

@@ -212,3 +212,72 @@ def test_face_option_sets_the_recipes_own_field_or_crops_first():
   assert same is clip and recipe == without
   with pytest.raises(FaceNotFoundError):  # no face in a blank frame: the crop was tried
     predict.crop_as_asked(clip, without, "haar")
+
+
+def truncated_video(tmp_path):
+  """A 41-frame FFV1 .avi cut to 40% of its bytes: the header still declares 41 frames."""
+  clip = np.random.default_rng(0).integers(0, 256, (41, 64, 64, 3)).astype(np.uint8)
+  whole = video.write_video(clip, str(tmp_path / "whole.avi"), fps=200)
+  with open(whole, "rb") as f:
+    data = f.read()
+  (tmp_path / "cut.avi").write_bytes(data[:int(len(data) * 0.4)])
+  path = str(tmp_path / "cut.avi")
+  decoded = video.decode(path)
+  assert decoded.declared == 41 and 2 < len(decoded.frames) < 41
+  return path, len(decoded.frames)
+
+
+def test_a_truncated_video_that_cannot_give_the_span_is_a_data_error(tmp_path):
+  path, read = truncated_video(tmp_path)
+  with pytest.raises(DataError, match=rf"cut.avi: OpenCV decoded only frames 0..{read - 1} "
+                                      rf"\({read} of the 41 frames its header declares\).*"
+                                      "asks for frames 2..30: the file is truncated"):
+    predict.read_clip(path, "", 2, None, 30)
+  clip = predict.read_clip(path, "", 1, None, read - 1)  # within what decodes: no error
+  assert len(clip) == read - 1
+
+
+def test_a_truncated_video_without_offset_is_read_with_a_warning(tmp_path, caplog):
+  path, read = truncated_video(tmp_path)
+  with caplog.at_level("WARNING"):
+    clip = predict.read_clip(path, "", 2, None, None)
+  assert len(clip) == read - 2
+  [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+  assert f"decoded {read} of the 41 frames its header declares" in warning.getMessage()
+  assert f"using frames 2..{read - 1}" in warning.getMessage()
+
+
+def test_an_intact_video_gives_no_warning(tmp_path, caplog):
+  clip = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3)).astype(np.uint8)
+  decoded = video.decode(video.write_video(clip, str(tmp_path / "clip.avi")))
+  with caplog.at_level("WARNING"):
+    predict.check_decoded(decoded, 0, None, "clip.avi")
+    predict.check_decoded(video.Decoded(decoded.frames[:2], None), 0, 5, "clip.avi")
+  assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_the_command_refuses_or_warns_about_a_truncated_video(run, repo_root, tmp_path):
+  path, read = truncated_video(tmp_path)
+  command = [sys.executable, "-m", "mer_jax.predict", f"--workdir={run[0]}", f"--video={path}",
+             "--face=none"]
+  bad = subprocess.run(command + ["--offset=30"], cwd=repo_root, capture_output=True,
+                       text=True, timeout=300)
+  assert bad.returncode == 2 and "Traceback" not in bad.stderr
+  assert f"OpenCV decoded only frames 0..{read - 1} ({read} of the 41 frames" in bad.stderr
+  warned = subprocess.run(command, cwd=repo_root, capture_output=True, text=True, timeout=300)
+  assert warned.returncode == 0, warned.stderr[-3000:]
+  assert f"decoded {read} of the 41 frames its header declares" in warned.stderr
+  assert f"frames 0..{read - 1}" in warned.stdout
+
+
+def test_a_damaged_checkpoint_is_one_line_naming_its_folder(run, repo_root, tmp_path):
+  workdir = tmp_path / "run"
+  shutil.copytree(run[0], workdir)
+  for metadata in (workdir / "checkpoints").glob("*/*/default/_METADATA"):
+    metadata.write_bytes(b"")  # A copy cut short.
+  sample, _, _ = clip_of(run, 0)
+  out = subprocess.run([sys.executable, "-m", "mer_jax.predict", f"--workdir={workdir}",
+                        f"--video={write_video(run, sample, tmp_path)}"], cwd=repo_root,
+                       capture_output=True, text=True, timeout=300)
+  assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-3000:]
+  assert f"{workdir}/checkpoints/folds_" in out.stderr and "cannot be read" in out.stderr

@@ -61,6 +61,7 @@ def fit_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   run_dir.prepare(workdir, config.to_dict())
   data = data or pipeline.load_experiment_data(config.data)
   x = features_of(data, config.data.recipe.name)
+  run_dir.record(workdir, config.to_dict())  # Inputs validated: the run starts here.
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)
   plan = fold_plan.make_fold_plan(data.samples, folds, selection="last", val_fraction=0.0,

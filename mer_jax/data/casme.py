@@ -15,10 +15,15 @@ The coding sheet has 1 header row with (at least) the columns `Subject` (int),
 `Filename`, `OnsetF`, `ApexF1`, `OffsetF`, `AU` and `Emotion`; missing cells
 hold '\\'. Only .xlsx is read (openpyxl): the distributed
 `CASME-coded-20190721.xls` must be opened in a spreadsheet program and saved
-as .xlsx first (no xlrd dependency). Apex = ApexF1; a missing or invalid one
-goes through the apex policy (data/apex.py). A row with a missing onset or
-offset, missing frames, or a repeated clip is excluded; a non-numeric frame
-cell or a missing column raises DataError naming the file and row.
+as .xlsx first (no xlrd dependency). Apex = ApexF1; a missing, non-numeric
+or out-of-range one goes through the apex policy (data/apex.py; 'annotated'
+repairs it to the midpoint, listed in `Scan.repaired`). As in the CASME II
+and SAMM adapters, a malformed row (a subject, Filename, OnsetF or OffsetF
+cell that does not parse, a missing onset or offset, OffsetF before OnsetF,
+an empty emotion or one that is not in EMOTIONS), a missing frame folder or
+frame, or a repeated clip is excluded, the reason naming the file, row and
+field (`Scan.excluded`); blank rows are skipped. A missing column raises
+DataError naming the file and the header row.
 
   scan = load('/data/CASME')                       # dataset 'casme'
   scan = load('/data/CASME', frames='cropped', coding='casme.xlsx')
@@ -45,6 +50,13 @@ FRAME_FOLDERS = {"raw_selected": ("CASME_raw_selected", "CASME_RAW_selected"),
                  "cropped": ("CASME_cropped_selected", "CASME_Cropped_selected")}
 # frames option -> what the frames show (Sample.frame_source).
 FRAME_SOURCES = {"raw_selected": "uncropped", "cropped": "face_crop"}
+# The coding sheet's labels, lower case (datasets.md section 4: happiness,
+# surprise, disgust, repression and tense seen; the rest are the FG 2013
+# paper's categories).
+EMOTIONS = ("happiness", "surprise", "disgust", "repression", "tense", "fear", "sadness",
+            "contempt")
+# The 20190721 sheet notes that the FG 2013 'amusement' became 'happiness'.
+_EMOTION_ALIASES = {"amusement": "happiness"}
 
 
 def _reject_xls(path: str) -> None:
@@ -85,40 +97,68 @@ def _frames_dir(root: str, frames: str) -> str:
                               f"{FRAME_FOLDERS[frames][0]}/sub01/EP01_5/...)")
 
 
+def _row_key(row: ann.Row) -> str:
+  """The row's 'casme/subject/clip' for messages, even when its cells are malformed."""
+  try:
+    subject = f"sub{ann.parse_subject(row, 'Subject'):02d}"
+  except DataError:
+    subject = ann.parse_text(row, "Subject") or "?"
+  return f"{DATASET}/{subject}/{ann.parse_text(row, 'Filename') or '?'}"
+
+
+def _apex_cell(row: ann.Row) -> int | None:
+  """ApexF1, or None when it is empty or not a frame number (the apex policy repairs it)."""
+  try:
+    return ann.parse_frame(row, "ApexF1", optional=True)
+  except DataError:
+    return None
+
+
 def _row_fields(row: ann.Row) -> dict:
-  """The cells of one coding row, parsed (DataError names the file and row)."""
+  """The cells of one coding row, parsed (DataError names the file, row and field)."""
   clip = ann.parse_text(row, "Filename")
   if not clip:
     raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
                     "such as 'EP01_5'")
+  emotion = ann.parse_text(row, "Emotion").lower()
   return {"subject": f"sub{ann.parse_subject(row, 'Subject'):02d}", "clip": clip,
           "onset": ann.parse_frame(row, "OnsetF", optional=True),
-          "apex": ann.parse_frame(row, "ApexF1", optional=True),
+          "apex": _apex_cell(row),
           "offset": ann.parse_frame(row, "OffsetF", optional=True),
-          "emotion": ann.parse_text(row, "Emotion").lower(),
+          "emotion": _EMOTION_ALIASES.get(emotion, emotion),
           "action_units": ann.parse_text(row, "AU")}
 
 
-def _check_fields(where: str, f: dict) -> str | None:
+def _check_fields(row: ann.Row, f: dict) -> str | None:
   """Why the row cannot become a sample, or None."""
+  where = row.where
   if f["onset"] is None or f["offset"] is None:
     return f"{where}: OnsetF or OffsetF is missing"
   if f["onset"] > f["offset"]:
     return f"{where}: OnsetF {f['onset']} is after OffsetF {f['offset']}"
   if ann.is_missing(f["emotion"]):
     return f"{where}: field 'Emotion' is empty"
+  if f["emotion"] not in EMOTIONS:
+    return (f"unknown label {row['Emotion']!r} in {where} (field 'Emotion'); expected one "
+            f"of {list(EMOTIONS)}; correct the annotation file")
   return None
 
 
 def _row_sample(row: ann.Row, frames_dir: str, policy: str, frame_source: str
                 ) -> tuple[Sample | None, list]:
   """One coding row -> (Sample or None, exclusions and repair notes)."""
-  f = _row_fields(row)
+  try:
+    f = _row_fields(row)
+  except DataError as e:
+    return None, [Exclusion(_row_key(row), str(e))]
   key = f"{DATASET}/{f['subject']}/{f['clip']}"
-  if problem := _check_fields(row.where, f):
+  if problem := _check_fields(row, f):
     return None, [Exclusion(key, problem)]
   apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
                                           "annotated")
+  if repair is not None:
+    repair = Exclusion(key, f"{row.where}, field 'ApexF1' is {row['ApexF1']!r}: "
+                            f"{repair.reason}", repaired=True)
   sample = Sample(dataset=DATASET, subject=f["subject"], clip=f["clip"],
                   emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
                   apex_source=source, action_units=f["action_units"])
@@ -149,8 +189,8 @@ def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
 
   Raises:
     ConfigError: an unknown apex policy or frames option.
-    DataError: a missing root, folder or coding file, a missing column, or a
-      malformed cell (naming the file and row).
+    DataError: a missing root, folder or coding file, or a missing column
+      (naming the file and the header row).
   """
   apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)

@@ -34,7 +34,11 @@ emotion = the category, one of CATEGORIES (another word excludes the row:
 'unknown label'). Frames are whole camera frames (frame_source 'uncropped').
 An unknown offset (0) with a known apex is set to the apex (as in public
 loaders) and reported as repaired; an unknown onset excludes the row; an
-unknown apex goes through the apex policy.
+unknown or non-numeric apex goes through the apex policy. As in the CASME II
+and SAMM adapters, a malformed micro row (a subject, video, onset or offset
+cell that does not parse, an offset before the onset, an unknown category)
+or a missing folder or frame is excluded, the reason naming the file, sheet,
+row and column; blank rows are skipped.
 
   scan = load('/data/CASME_sq')   # dataset 'casme_sq'
 """
@@ -139,21 +143,38 @@ def _frame(row: ann.Row, column: str) -> int | None:
   return ann.parse_frame(row, column, optional=True) or None
 
 
-def _micro_fields(row: ann.Row) -> dict | None:
-  """The parsed cells of a sheet-1 micro-expression row; None for a macro row."""
+def _is_micro(row: ann.Row) -> bool:
+  """Whether a sheet-1 row is a micro-expression; DataError when column H is neither type."""
   kind = ann.parse_text(row, "H").lower()
   if kind not in TYPES:
     raise DataError(f"{row.where}: column H (type) is {row['H']!r}; expected one of "
                     f"{list(TYPES)} (sheet 1 has no header; columns A-I: {SHEET1})")
-  if kind != "micro-expression":
+  return kind == "micro-expression"
+
+
+def _apex(row: ann.Row) -> int | None:
+  """Column D, or None when unknown or not a frame number (the apex policy repairs it)."""
+  try:
+    return _frame(row, "D")
+  except DataError:
     return None
+
+
+def _micro_fields(row: ann.Row) -> dict:
+  """The parsed cells of a sheet-1 micro-expression row (DataError names file, row, column)."""
   video = ann.parse_text(row, "B")
   if not video:
     raise DataError(f"{row.where}: column B (video name, e.g. 'anger1_1') is empty")
   return {"number": ann.parse_subject(row, "A"), "video": video,
-          "onset": _frame(row, "C"), "apex": _frame(row, "D"), "offset": _frame(row, "E"),
+          "onset": _frame(row, "C"), "apex": _apex(row), "offset": _frame(row, "E"),
           "action_units": ann.parse_text(row, "F"),
           "emotion": ann.parse_text(row, "G").lower()}
+
+
+def _row_key(row: ann.Row) -> str:
+  """'casme_sq/<subject number>/<video>' of a row whose cells do not all parse."""
+  return (f"{DATASET}/{ann.parse_text(row, 'A') or '?'}/"
+          f"{ann.parse_text(row, 'B') or '?'}")
 
 
 def _video_dir(subject_dir: str, code: str) -> tuple[str | None, str]:
@@ -211,11 +232,13 @@ def _repair_range(key: str, where: str, f: dict) -> tuple[str, Exclusion | None]
   return "", note
 
 
-def _build(key: str, folder: str, f: dict, policy: str
+def _build(key: str, where: str, folder: str, f: dict, policy: str
            ) -> tuple[Sample | None, list[Exclusion]]:
   """The Sample of a located row with a valid range, or its exclusion."""
   apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
                                           "annotated")
+  if repair is not None:
+    repair = Exclusion(key, f"{where}, column D (apex): {repair.reason}", repaired=True)
   sample = Sample(dataset=DATASET, subject=os.path.basename(os.path.dirname(folder)),
                   clip=f["video"], emotion=f["emotion"], onset=f["onset"], apex=apex,
                   offset=f["offset"], apex_source=source, action_units=f["action_units"])
@@ -229,9 +252,12 @@ def _build(key: str, folder: str, f: dict, policy: str
 
 def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclusion]]:
   """One sheet-1 row -> (Sample or None, exclusions and repair notes)."""
-  f = _micro_fields(row)
-  if f is None:
+  if not _is_micro(row):
     return None, []
+  try:
+    f = _micro_fields(row)
+  except DataError as e:
+    return None, [Exclusion(_row_key(row), str(e))]
   folder, why = ctx.locate(row.where, f)
   subject = (os.path.basename(os.path.dirname(folder)) if folder
              else ctx.subjects.get(f["number"], str(f["number"])))
@@ -246,7 +272,7 @@ def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclus
     why, range_note = _repair_range(key, row.where, f)
   if why:
     return None, [Exclusion(key, why)]
-  sample, notes = _build(key, folder, f, ctx.policy)
+  sample, notes = _build(key, row.where, folder, f, ctx.policy)
   return sample, ([range_note] if range_note and sample else []) + notes
 
 
@@ -263,7 +289,8 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
   Raises:
     ConfigError: an unknown apex policy.
     DataError: a missing root, rawpic/ or workbook, a sheet that does not
-      have the expected layout, or a malformed cell (naming file and row).
+      have the expected layout, or a sheet-1 row whose column H is not a type
+      (shifted or missing columns), naming the file and row.
   """
   apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)

@@ -3,16 +3,19 @@
 Every adapter module has `load(root, *, apex='annotated', **options) -> Scan`
 (data/sample.py) and returns the samples it found under `root`, sorted by
 subject then clip, with every sample it excluded or repaired and why.
-Adapters are imported on first use.
+Adapters are imported on first use. When an adapter cannot read a root that
+has none of its corpus' marks but another corpus' (LAYOUTS), the error says
+which corpus the folder looks like.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from mer_jax.data.sample import Scan
-from mer_jax.errors import ConfigError
+from mer_jax.errors import ConfigError, DataError
 
 # name -> (adapter module, fixed options). 'smic' is SMIC-HS, as in MEGC 2019.
 ADAPTERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -40,6 +43,25 @@ ADAPTER_OPTIONS: dict[str, dict[str, Any]] = {
     "casme_sq": {},
 }
 NAMES = tuple(ADAPTERS) + ("synthetic",)
+
+# Corpus -> (its name, what its root holds, the marks of that: globs under the
+# root or a doubled top folder; datasets.md sections 1-5), enough to tell one
+# corpus' folder from another's. The SMIC subsets share 'smic'.
+LAYOUTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "casme2": ("CASME II", "CASME2-coding-20140508.xlsx beside Cropped/ and CASME2_RAW_selected/",
+               ("CASME2-coding-*.xlsx", "CASME2-ObjectiveClasses.xlsx", "CASME2_RAW_selected",
+                "Cropped/sub[0-9]*", "Cropped-updated")),
+    "samm": ("SAMM", "SAMM_Micro_FACS_Codes_v2.xlsx beside SAMM/<subject>/",
+             ("*Micro_FACS_Codes*.xlsx", "SAMM/*Micro_FACS_Codes*.xlsx",
+              "SAMM/[0-9][0-9][0-9]", "SAMM/SAMM/[0-9][0-9][0-9]")),
+    "casme": ("CASME (I)", "CASME-coded-20190721.xlsx beside CASME_raw_selected/",
+              ("CASME-coded*.xls*", "CASME_raw_selected", "CASME_RAW_selected",
+               "CASME_cropped_selected", "CASME_Cropped_selected")),
+    "smic": ("SMIC", "SMIC_all_raw/ or SMIC_all_cropped/",
+             ("SMIC_all_raw", "SMIC_all_cropped")),
+    "casme_sq": ("CAS(ME)^2", "CAS(ME)^2code_final.xlsx beside rawpic/",
+                 ("*code_final*.xlsx", "rawpic/s[0-9]*")),
+}
 
 
 def default_data_config() -> dict[str, Any]:
@@ -89,4 +111,25 @@ def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Sc
   check_options(name, options)
   module, fixed = ADAPTERS[name]
   options = {k: v for k, v in options.items() if v != ""}
-  return importlib.import_module(module).load(root, apex=apex, **fixed, **options)
+  try:
+    return importlib.import_module(module).load(root, apex=apex, **fixed, **options)
+  except DataError as e:
+    if why := other_corpus(name, root):
+      raise DataError(why) from e
+    raise
+
+
+def other_corpus(name: str, root: str) -> str | None:
+  """Why `root` is not dataset `name`'s folder when it has none of its marks but another's."""
+  from mer_jax.data import layout  # pylint: disable=g-import-not-at-top (configs import this)
+  corpus = "smic" if name.startswith("smic") else name
+  title, holds, marks = LAYOUTS[corpus]
+  if not root or not os.path.isdir(root) or layout.holds_any(root, marks):
+    return None
+  for other, (other_title, _, other_marks) in LAYOUTS.items():
+    if other != corpus and (found := layout.holds_any(root, other_marks)):
+      return (f"{root}, the root given for dataset {name!r}, looks like {other_title}'s "
+              f"layout (it holds {', '.join(found)}), not {title}'s ({holds}): set "
+              f"--config.data.roots.{name} to the {title} folder (this one is a root for "
+              f"{other!r})")
+  return None

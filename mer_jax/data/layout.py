@@ -3,7 +3,9 @@
 Corpora are unpacked in slightly different ways (`CASME2_RAW_selected/` or
 `CASME2_RAW_selected/CASME2_RAW_selected/`, `Cropped/` or
 `Cropped-updated/Cropped/`); adapters name the candidates and this module
-finds the one present, or says what was expected. `attach_frames` gives a
+finds the one present, or says what was expected (`holds_any` tells which
+corpus' marks a folder has, for an error about a root of another corpus).
+`attach_frames` gives a
 sample its frames onset..offset (and what they show, `frame_source`), noting
 ignored files: frames outside onset..offset, and images without a frame
 number ('cover.jpg'), ONE note per clip.
@@ -12,6 +14,7 @@ number ('cover.jpg'), ONE note per clip.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 from typing import Sequence
 
@@ -67,6 +70,18 @@ def find_file(root: str, candidates: Sequence[str], *, what: str,
   if root_holds:
     raise DataError(f"{root} does not look like {root_holds} ({missing})")
   raise DataError(missing)
+
+
+def holds_any(root: str, patterns: Sequence[str]) -> list[str]:
+  """What matches the glob `patterns` under `root` (or its doubled top folder), relative
+  to `root`: the first match of each pattern that matches, in pattern order."""
+  bases = (root, os.path.join(root, os.path.basename(root.rstrip("/"))))
+  found = []
+  for pattern in patterns:
+    matches = sorted(m for base in bases
+                     for m in glob.glob(os.path.join(glob.escape(base), pattern)))
+    found += [os.path.relpath(matches[0], root)] if matches else []
+  return found
 
 
 def stray_note(key: str, folder: str, names: Sequence[str]) -> Exclusion | None:

@@ -36,6 +36,7 @@ from mer_jax.data import manifests
 from mer_jax.data import native, synthetic
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
+from mer_jax.preprocess import recipes
 
 # Reads the frames (uint8 [T, H, W, 3], onset..offset) of one sample.
 ClipReader = Callable[[Sample], np.ndarray]
@@ -180,7 +181,11 @@ def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
 
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
-  """Samples -> labels (by the label scheme) -> preprocessed inputs."""
+  """Samples -> labels (by the label scheme) -> preprocessed inputs.
+
+  The recipe's fields are checked first (`recipes.check_config`), before any clip is read.
+  """
+  recipes.check_config(data_cfg["recipe"])
   scheme = labels_lib.get_scheme(data_cfg["label_scheme"])
   if scheme.needs_annotated_apex and data_cfg["apex"] != "annotated":
     raise ConfigError(f"label scheme {scheme.name} needs config.data.apex='annotated' "

@@ -90,6 +90,25 @@ def coverage_note(protocol: Mapping[str, Any]) -> str | None:
           "the reasons are under 'excluded' in results.json.")
 
 
+def fold_notes(protocol: Mapping[str, Any]) -> list[str]:
+  """Notes on folds without a trained model (left out) and folds whose training diverged."""
+  notes = []
+  untrained = protocol.get("untrained_folds") or []
+  if untrained:
+    notes.append(
+        f"> **{len(untrained)} of {protocol.get('num_folds', '?')} folds have no trained "
+        f"model** ({', '.join(untrained)}): their training loss was not finite from the first "
+        "epoch, and their test clips are left out of every row below "
+        "(`train.untrained_folds='exclude'`).")
+  diverged = protocol.get("diverged_folds") or []
+  if diverged:
+    notes.append(
+        f"> **Training diverged in {len(diverged)} folds** ({', '.join(diverged)}): the "
+        "training loss ended far above its first epoch's; their predictions are in the rows "
+        "below, but the learning rate (`schedule.base_lr`) is likely too high.")
+  return notes
+
+
 def build_results(*, config: dict, protocol: dict, class_names: Sequence[str],
                   samples: Sequence[Sample], labels: np.ndarray, preds: np.ndarray,
                   fold_names: Sequence[str], folds: list[dict]) -> dict:
@@ -180,7 +199,8 @@ def format_table(results: Mapping[str, Any],
   Returns:
     The heading line, the oracle warning when selection == 'oracle', the
     leak warning when test subjects also trained (`leak_warning`), 'N of M
-    clips' when a published protocol is not covered whole (`coverage_note`), and the
+    clips' when a published protocol is not covered whole (`coverage_note`),
+    notes on untrained or diverged folds (`fold_notes`), and the
     table (UF1, UAR, accuracy, [legacy F1,] n), as one string.
   """
   protocol = results.get("protocol", {})
@@ -199,6 +219,8 @@ def format_table(results: Mapping[str, Any],
   shortfall = coverage_note(protocol)
   if shortfall:
     lines += [shortfall, ""]
+  for note in fold_notes(protocol):
+    lines += [note, ""]
   headers = {"uf1": "UF1", "uar": "UAR", "accuracy": "accuracy",
              _LEGACY_KEY: "legacy ELRCN F1"}
   lines += ["| row | " + " | ".join(headers[k] for k in keys) + " | n |",

@@ -24,7 +24,7 @@ import numpy as np
 
 from mer_jax.baselines import hoof, lbp_top
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import adm, evm, flow, jitter, strain, tim
+from mer_jax.preprocess import adm, evm, flow, jitter, recipe_fields, strain, tim
 from mer_jax.preprocess import face as face_lib
 from mer_jax.preprocess.face import FaceBox
 
@@ -197,7 +197,9 @@ def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
 
   Recipe fields: image_size (64), num_frames (12), face ('haar', 'dlib': one
   alignment for the whole clip from its face, `crop_face`; 'none': resize
-  only; a FaceBox without a box, e.g. an official crop, is resized too).
+  only; a FaceBox without a box, e.g. an official crop, is resized too),
+  subtract_onset (not in the paper, off in its configs: every frame minus the
+  first, as in `pixels`; the demo's setting, BUILD_NOTES.md).
 
   A corpus that annotates no apex (SMIC; `apex_annotated` False) has its
   whole clip onset..offset sampled instead, num_frames frames at equal
@@ -214,7 +216,8 @@ def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
     apex_annotated: False when the corpus marks no apex (see above).
 
   Returns:
-    float32 `[num_frames, image_size, image_size, 3]` in [0, 1].
+    float32 `[num_frames, image_size, image_size, 3]` in [0, 1] (in [-1, 1]
+    with subtract_onset).
   """
   size, method, length = recipe["image_size"], recipe["face"], recipe["num_frames"]
   if apex_annotated:
@@ -225,7 +228,10 @@ def islam(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
   else:
     x = whole_clip(frames, length)
   x = crop_face(x, method, size, clip_face(frames, method, face))
-  return (to_size(x, size) / 255.0).astype(np.float32)
+  x = to_size(x, size) / 255.0
+  if recipe.get("subtract_onset", False):  # Absent from runs made before the field.
+    x = x - x[:1]
+  return x.astype(np.float32)
 
 
 ATNET_FLOWS = ("tvl1", "opencv_tvl1")
@@ -410,6 +416,13 @@ def get_recipe(name: str) -> Recipe:
   return RECIPES[name]
 
 
+def check_config(recipe_cfg: Mapping) -> None:
+  """ConfigError unless `recipe_cfg` names a recipe and its fields are the recipe's own,
+  each valid (preprocess/recipe_fields.py): called before any clip is read."""
+  get_recipe(recipe_cfg.get("name"))
+  recipe_fields.check(recipe_cfg)
+
+
 def run(frames: np.ndarray, recipe_cfg: Mapping, apex_index: int | None = None, *,
         face: FaceBox | None = None, apex_annotated: bool = True) -> dict[str, np.ndarray]:
   """Applies the recipe `recipe_cfg['name']` to one clip; returns its named inputs.
@@ -418,8 +431,10 @@ def run(frames: np.ndarray, recipe_cfg: Mapping, apex_index: int | None = None, 
   field locate it on the clip) and `apex_annotated` (False for a corpus
   without apex annotation, SMIC) are passed on (see the module docstring).
   A recipe that returns one array gives {'frames': float32 array}; one that
-  returns a dict gives its arrays with their own dtypes.
+  returns a dict gives its arrays with their own dtypes. The recipe config is
+  checked first (`check_config`).
   """
+  check_config(recipe_cfg)
   out = get_recipe(recipe_cfg["name"])(frames, recipe_cfg, apex_index=apex_index, face=face,
                                        apex_annotated=apex_annotated)
   if isinstance(out, Mapping):

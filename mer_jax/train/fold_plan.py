@@ -47,14 +47,6 @@ class FoldPlan:
   def names(self) -> list[str]:
     return [f.name for f in self.folds]
 
-  def num_groups(self, group_size: int) -> int:
-    return math.ceil(len(self.folds) / group_size)
-
-  def group_ids(self, g: int, group_size: int) -> list[int]:
-    """Fold indices of group `g`, -1 for padding."""
-    ids = list(range(g * group_size, min((g + 1) * group_size, len(self.folds))))
-    return ids + [-1] * (group_size - len(ids))
-
   def group_arrays(self, ids: Sequence[int]) -> dict[str, np.ndarray]:
     """Stacked, padded arrays `[F, ...]` for the folds `ids` (-1 = padding)."""
     out = {}
@@ -72,6 +64,16 @@ class FoldPlan:
       out["loss_weight"] = np.stack([self.loss_weight[i] if i >= 0 else np.ones(width)
                                      for i in ids]).astype(np.float32)
     return out
+
+
+def group_folds(folds: Sequence[int], group_size: int) -> list[list[int]]:
+  """The fold indices `folds`, in order, in groups of `group_size`; -1 pads the last.
+
+  The loop groups only the folds still to train, so a resumed run never trains
+  a finished fold again, whatever `folds_in_parallel` it resumes with.
+  """
+  groups = [list(folds[i:i + group_size]) for i in range(0, len(folds), group_size)]
+  return [g + [-1] * (group_size - len(g)) for g in groups]
 
 
 def pad(idx: np.ndarray, size: int) -> np.ndarray:

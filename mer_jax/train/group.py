@@ -49,8 +49,11 @@ class GroupRunner:
     self.workdir, self.group_size = workdir, group_size
     self.writer = MetricWriter(workdir)
 
-  def run(self, g: int, ids: list[int]) -> list[FoldOutcome]:
-    """Trains group `g` (fold indices `ids`, -1 = padding) and tests its selected models."""
+  def run(self, ids: list[int], label: str = "folds") -> list[FoldOutcome]:
+    """Trains the group of fold indices `ids` (-1 = padding); tests its selected models.
+
+    `label`: the group's name on the progress bar.
+    """
     cfg, engine = self.cfg.train, self.engine
     arrays = engine.put(self.plan.group_arrays(ids))
     names = [self.plan.names[i] if i >= 0 else "<padding>" for i in ids]
@@ -64,13 +67,13 @@ class GroupRunner:
     ckpt = GroupCheckpointer(checkpoint.group_dir(self.workdir, ids))
     if ckpt.latest_epoch() is not None:
       tree = ckpt.restore(tree)
-    tree = self._train(tree, arrays, ids, names, ckpt)
+    tree = self._train(tree, arrays, ids, names, ckpt, label)
     ckpt.close()
     _, logits = engine.evaluate(tree["best"], arrays["test"], arrays["n_test"])
     return self._outcomes(tree, logits, ids, names)
 
   def _train(self, tree: dict, arrays: dict, ids: list[int], names: list[str],
-             ckpt: GroupCheckpointer) -> dict:
+             ckpt: GroupCheckpointer, label: str) -> dict:
     cfg, engine = self.cfg.train, self.engine
     sel = FoldSelection(**{k: np.asarray(v) for k, v in tree["selection"].items()})
     plateau = FoldPlateau(**{k: np.asarray(v) for k, v in tree["plateau"].items()})
@@ -82,9 +85,7 @@ class GroupRunner:
     start = int(tree["epoch"]) + 1
     folds = {k: arrays[k] for k in ("train", "n_train", "train_weight", "loss_weight")
              if k in arrays}
-    g = ids[0] // self.group_size + 1
-    bar = tqdm.trange(start, cfg.num_epochs, initial=start, total=cfg.num_epochs,
-                      desc=f"folds {g}/{self.plan.num_groups(self.group_size)}",
+    bar = tqdm.trange(start, cfg.num_epochs, initial=start, total=cfg.num_epochs, desc=label,
                       unit="epoch", disable=not (cfg.progress_bar and multihost.is_primary()),
                       leave=False)
     for epoch in bar:

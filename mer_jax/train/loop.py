@@ -19,11 +19,14 @@ import numpy as np
 from mer_jax import models, multihost
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import compare, report
-from mer_jax.errors import ConfigError
+from mer_jax.errors import ConfigError, TrainingError
 from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained,
                            pretraining, run_dir, selection, sharding)
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
+
+# config.train.untrained_folds: what a fold without a trained model does to the report.
+UNTRAINED_POLICIES = ("fail", "exclude")
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
@@ -42,8 +45,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
   pretraining.check_config(config)
   data = data or pipeline.load_experiment_data(config.data)
-  imported = pretraining.run(config, imported,
-                             pretrain_dir or os.path.join(workdir, "pretrain"))
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)
   plan = fold_plan.make_fold_plan(
@@ -54,16 +55,53 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       num_classes=len(data.class_names))
   logging.info("%d samples, %d classes, %d folds (%s)", len(data.samples),
                len(data.class_names), len(folds), config.protocol.name)
+  run_dir.record(workdir, config.to_dict())  # Inputs and folds validated: the run starts.
+  imported = pretraining.run(config, imported,
+                             pretrain_dir or os.path.join(workdir, "pretrain"))
   runner = make_runner(config, data, plan, workdir, imported)
   done = outcomes.load_all(workdir, plan.names)
-  for g in range(plan.num_groups(runner.group_size)):
-    ids = plan.group_ids(g, runner.group_size)
-    if all(i < 0 or plan.names[i] in done for i in ids):
-      continue
-    for outcome in runner.run(g, ids):
+  pending = [i for i, name in enumerate(plan.names) if name not in done]
+  groups = fold_plan.group_folds(pending, runner.group_size)
+  for g, ids in enumerate(groups):
+    for outcome in runner.run(ids, f"folds {g + 1}/{len(groups)}"):
+      warn_if_diverged(outcome, config.schedule)
       outcomes.save(workdir, outcome)
       done[outcome.name] = outcome
   return write_results(config, data, plan, done, workdir)
+
+
+def warn_if_diverged(outcome: outcomes.FoldOutcome, schedule: ml_collections.ConfigDict) -> None:
+  """A warning naming the fold when its training loss ended far above where it started."""
+  if outcome.diverged:
+    losses = outcome.history["train_loss"]
+    logging.warning(
+        "fold %s: training diverged: the training loss ended at %.3g, more than %g x its "
+        "first epoch's %.3g; lower config.schedule.base_lr (now %g)", outcome.name,
+        losses[-1], outcomes.DIVERGENCE_FACTOR, losses[0], schedule.get("base_lr", float("nan")))
+
+
+def reported_folds(config: ml_collections.ConfigDict, plan: fold_plan.FoldPlan,
+                   done: dict) -> list[str]:
+  """Names of the folds that have no trained model; a TrainingError unless they may be left out.
+
+  `config.train.untrained_folds`: 'fail' (the default) stops with the folds'
+  names; 'exclude' reports the other folds, with a note in every table.
+  """
+  untrained = [name for name in plan.names if not done[name].trained]
+  train = config.get("train") or {}  # The SVM baselines have no training section.
+  policy = train.get("untrained_folds", "fail")
+  if untrained and (policy == "fail" or len(untrained) == len(plan.names)):
+    shown = ", ".join(untrained[:5]) + (", ..." if len(untrained) > 5 else "")
+    nan = sum(done[name].nan_epoch == 0 for name in untrained)
+    raise TrainingError(
+        f"{len(untrained)} of {len(plan.names)} folds have no trained model ({shown}): "
+        f"{nan} of them had a non-finite training loss from the first epoch, so they hold "
+        "their untrained initial weights; lower config.schedule.base_lr in a new "
+        "--workdir"
+        + ("" if len(untrained) == len(plan.names) else
+           ", or report the other folds with --config.train.untrained_folds=exclude (the "
+           "same command resumes; nothing is trained again)"))
+  return untrained
 
 
 def check_train_config(train: ml_collections.ConfigDict) -> None:
@@ -80,6 +118,10 @@ def check_train_config(train: ml_collections.ConfigDict) -> None:
   if parts < 1 or train.batch_size % parts:
     raise ConfigError(f"config.train.microbatches={parts} must be >= 1 and divide "
                       f"config.train.batch_size={train.batch_size}")
+  policy = train.get("untrained_folds", "fail")
+  if policy not in UNTRAINED_POLICIES:
+    raise ConfigError(f"config.train.untrained_folds={policy!r}; expected one of "
+                      f"{UNTRAINED_POLICIES}")
 
 
 def make_runner(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
@@ -157,10 +199,13 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
   `selection`: how each fold's model was chosen, as the report names it
   (default `config.train.selection`).
   """
+  untrained = reported_folds(config, plan, done)
   preds = np.full(len(data.samples), -1, np.int64)
   fold_of = [""] * len(data.samples)
   for fold in plan.folds:
     o = done[fold.name]
+    if not o.trained:
+      continue  # Left out, with a note in every table (reported_folds).
     preds[o.test_indices] = o.predictions
     for i in o.test_indices:
       fold_of[i] = fold.name
@@ -179,6 +224,11 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
               "datasets": list(config.data.datasets)}
   if data.coverage is not None:  # a published protocol's manifest (data/manifests.py)
     protocol["clips"] = data.coverage
+  if untrained:
+    protocol["untrained_folds"] = untrained
+  diverged = [name for name in plan.names if done[name].diverged]
+  if diverged:
+    protocol["diverged_folds"] = diverged
   idx = np.flatnonzero(tested)
   results = report.build_results(
       config=config.to_dict(), protocol=protocol, class_names=data.class_names,

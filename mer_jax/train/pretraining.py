@@ -219,7 +219,7 @@ def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | No
                                                     progress_bar=config.train.progress_bar)})
   logging.info("pre-training (%s): %d examples (%d held out), classes %s",
                cfg.get("stage", "spatial"), len(train_idx), len(held), class_names)
-  outcome = GroupRunner(engine, plan, run_cfg, directory, 1).run(0, [0])[0]
+  outcome = GroupRunner(engine, plan, run_cfg, directory, 1).run([0], "pre-training")[0]
   accuracy = (metrics.accuracy(labels[held], outcome.predictions, len(class_names))
               if len(held) else float("nan"))
   return {"class_names": list(class_names), "n_train": int(len(train_idx)),

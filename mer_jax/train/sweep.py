@@ -26,7 +26,7 @@ import ml_collections
 from mer_jax import experiment, multihost
 from mer_jax.data import pipeline
 from mer_jax.errors import ConfigError
-from mer_jax.eval import compare, paper_table
+from mer_jax.eval import compare, paper_table, report
 from mer_jax.eval.report import write_atomic
 from mer_jax.train import run_dir
 
@@ -70,6 +70,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> dict[str, dict]:
   shared = None
   if all(c.data.to_dict() == config.data.to_dict() for c in configs.values()):
     shared = pipeline.load_experiment_data(config.data)
+  run_dir.record(workdir, config.to_dict())
   results = {}
   for name, cfg in configs.items():
     if multihost.is_primary():
@@ -94,4 +95,7 @@ def comparison(config: ml_collections.ConfigDict, results: dict[str, dict]) -> s
   heading = (f"### Comparison — protocol `{protocol['name']}`, labels "
              f"`{protocol['label_scheme']}`, {protocol['num_folds']} folds, selection "
              f"`{protocol['selection']}`")
-  return paper_table.format_grid(ours, paper.to_dict() if paper else {}, heading)
+  table = paper_table.format_grid(ours, paper.to_dict() if paper else {}, heading)
+  notes = [f"{note[:2]}*{name}*: {note[2:]}" for name, r in results.items()
+           for note in report.fold_notes(r["protocol"])]
+  return table + ("\n" + "\n\n".join(notes) + "\n" if notes else "")

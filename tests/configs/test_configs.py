@@ -196,3 +196,11 @@ def test_paper_protocols_keep_their_clips_and_crop_every_face(repo_root, name, v
   if c.data.recipe.name != "pixels":  # ELRCN's temporal-only input is CASME II's crops only
     assert c.data.recipe.face == "haar"  # the face step: crops as they are, whole frames detected
   assert c.data.adapter_options.smic.frames == "auto"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_config_takes_compare_runs_and_trained_ones_fail_on_untrained_folds(path):
+  config = load(path, None)
+  assert tuple(config.eval.compare_runs) == ()
+  if "train" in config:  # The SVM baselines train no network.
+    assert config.train.untrained_folds == "fail"

@@ -8,6 +8,7 @@ the file and row.
 """
 
 import os
+import re
 
 import cv2
 import numpy as np
@@ -119,7 +120,7 @@ def test_casme_xls_is_rejected_with_advice(tmp_path):
     casme.load(str(tmp_path))
 
 
-def test_casme_missing_column_and_bad_cell_name_file_and_row(casme_root):
+def test_casme_missing_column_raises_and_bad_cell_excludes_naming_file_and_row(casme_root):
   path = os.path.join(casme_root, "CASME-coded-20190721.xlsx")
   rows = _casme_rows()
   rows[0][4] = "Apex"
@@ -129,8 +130,52 @@ def test_casme_missing_column_and_bad_cell_name_file_and_row(casme_root):
   rows = _casme_rows()
   rows[2][3] = "ninety-five"
   _xlsx(path, {"Sheet1": rows})
-  with pytest.raises(DataError, match=r"CASME-coded-20190721\.xlsx.*row 3.*OnsetF"):
-    casme.load(casme_root)
+  scan = casme.load(casme_root)
+  assert "casme/sub01/EP02_1" not in {s.key for s in scan.samples}
+  reason = {e.key: e.reason for e in scan.excluded}["casme/sub01/EP02_1"]
+  assert re.search(r"CASME-coded-20190721\.xlsx.*row 3: field 'OnsetF' is 'ninety-five'",
+                   reason)
+
+
+MALFORMED_CASME_ROWS = {  # sheet row -> (row, the sample key, what the reason names)
+    7: (["one", "EP06_1", None, 1, 2, "\\", 3, None, 0, 50, "1", "fear"],
+        "casme/one/EP06_1", "field 'Subject' is 'one'"),
+    8: ([9, "EP07_1", None, "ten", 12, "\\", 14, None, 0, 50, "1", "fear"],
+        "casme/sub09/EP07_1", "field 'OnsetF' is 'ten'"),
+    9: ([9, "EP08_1", None, 10, 12, "\\", "end", None, 0, 50, "1", "fear"],
+        "casme/sub09/EP08_1", "field 'OffsetF' is 'end'"),
+    10: ([9, "EP09_1", None, 10, 12, "\\", 14, None, 0, 50, "1", None],
+         "casme/sub09/EP09_1", "field 'Emotion' is empty"),
+    11: ([9, "EP10_1", None, 10, 12, "\\", 14, None, 0, 50, "1", "joy"],
+         "casme/sub09/EP10_1", "unknown label 'joy'"),
+    12: ([9, "EP11_1", None, 14, 12, "\\", 10, None, 0, 50, "1", "fear"],
+         "casme/sub09/EP11_1", "OnsetF 14 is after OffsetF 10"),
+}
+
+
+def test_casme_malformed_rows_are_excluded_naming_file_row_and_field(casme_root):
+  path = os.path.join(casme_root, "CASME-coded-20190721.xlsx")
+  _xlsx(path, {"Sheet1": _casme_rows() + [r for r, _, _ in MALFORMED_CASME_ROWS.values()]})
+  scan = casme.load(casme_root)  # no DataError: the good rows still give samples
+  assert [s.clip for s in scan.samples] == ["EP01_5", "EP02_1", "EP03_2"]
+  excluded = {e.key: e.reason for e in scan.excluded}
+  for number, (_, key, named) in MALFORMED_CASME_ROWS.items():
+    assert path in excluded[key] and named in excluded[key]
+    assert re.search(rf"row {number}\b", excluded[key]), excluded[key]
+  assert "field 'Emotion'" in excluded["casme/sub09/EP10_1"]
+
+
+def test_casme_non_numeric_apex_is_repaired_and_amusement_is_happiness(casme_root):
+  rows = _casme_rows()
+  rows[1][4] = "thirteen"       # EP01_5's ApexF1
+  rows[3][11] = "Amusement"     # EP03_2's label in the FG 2013 paper
+  _xlsx(os.path.join(casme_root, "CASME-coded-20190721.xlsx"), {"Sheet1": rows})
+  scan = casme.load(casme_root)
+  by_clip = {s.clip: s for s in scan.samples}
+  assert (by_clip["EP01_5"].apex, by_clip["EP01_5"].apex_source) == (13, "midpoint")
+  assert by_clip["EP03_2"].emotion == "happiness"
+  note = {e.key: e.reason for e in scan.repaired}["casme/sub01/EP01_5"]
+  assert re.search(r"row 2, field 'ApexF1' is 'thirteen'.*midpoint frame 13", note)
 
 
 # -------------------------------------------------------------- CAS(ME)^2 ---
@@ -190,6 +235,39 @@ def test_casme_sq_unknown_category_is_excluded_and_frames_are_uncropped(tmp_path
       f"unknown label 'negitive' in {path}, sheet 'CASFEcode_final', row 1 (column G, "
       "emotion category); expected one of ['negative', 'positive', 'surprise', 'others']; "
       "correct the annotation file")
+
+
+MALFORMED_MICRO = {  # sheet row -> (row, the sample key, what the reason names)
+    6: ([1, "anger1_3", "one", 2, 3, "4", "negative", "micro-expression", "anger"],
+        "casme_sq/1/anger1_3", "field 'C' is 'one'"),
+    7: ([1, "anger1_4", 1, 2, "three", "4", "negative", "micro-expression", "anger"],
+        "casme_sq/1/anger1_4", "field 'E' is 'three'"),
+    8: (["one", "anger1_5", 1, 2, 3, "4", "negative", "micro-expression", "anger"],
+        "casme_sq/one/anger1_5", "field 'A' is 'one'"),
+    9: ([1, None, 1, 2, 3, "4", "negative", "micro-expression", "anger"],
+        "casme_sq/1/?", "column B"),
+}
+
+
+def test_casme_sq_malformed_micro_rows_are_excluded_naming_file_row_and_column(tmp_path):
+  root = _casme_sq_root(tmp_path, codes=CODES + [r for r, _, _ in MALFORMED_MICRO.values()])
+  scan = casme_sq.load(root)  # no DataError: the good rows still give samples
+  assert len(scan.samples) == 3
+  path = os.path.join(root, "CAS(ME)^2code_final.xlsx")
+  excluded = {e.key: e.reason for e in scan.excluded}
+  for number, (_, key, named) in MALFORMED_MICRO.items():
+    assert excluded[key].startswith(f"{path}, sheet 'CASFEcode_final', row {number}: ")
+    assert named in excluded[key]
+
+
+def test_casme_sq_non_numeric_apex_is_repaired_naming_column_d(tmp_path):
+  codes = [list(r) for r in CODES]
+  codes[0][3] = "x104"
+  scan = casme_sq.load(_casme_sq_root(tmp_path, codes=codes))
+  sample = {s.key: s for s in scan.samples}["casme_sq/s15/anger1_1"]
+  assert (sample.apex, sample.apex_source) == (104, "midpoint")
+  note = {e.key: e.reason for e in scan.repaired}["casme_sq/s15/anger1_1"]
+  assert re.search(r"row 1, column D \(apex\): .*midpoint frame 104", note), note
 
 
 def test_casme_sq_other_sheet_layouts(tmp_path):

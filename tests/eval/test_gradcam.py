@@ -1,11 +1,21 @@
-"""Grad-CAM: the gradient it uses is the true one, the map is the published formula."""
+"""Grad-CAM: the gradient it uses is the true one, the map is the published formula.
+
+Also `python -m mer_jax.gradcam`'s output check: a --output that cannot be
+written is a ConfigError before the data are loaded.
+"""
+
+import json
+import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from mer_jax import gradcam as gradcam_cli
 from mer_jax import models
+from mer_jax.data import pipeline
+from mer_jax.errors import ConfigError
 from mer_jax.eval import gradcam
 from mer_jax.models import vgg
 
@@ -70,3 +80,39 @@ def test_overlay_is_blue_where_cold_and_red_where_hot():
   assert rgb.dtype == np.uint8 and rgb.shape == (4, 4, 3)
   assert rgb[0, 0, 0] > 100 and rgb[0, 0, 2] < 50      # red
   assert rgb[3, 3, 2] > 100 and rgb[3, 3, 0] < 50      # blue
+
+
+@pytest.fixture()
+def explain_without_data(tmp_path, monkeypatch):
+  """`explain(output)` on a run dir holding only config.json; loading its data fails the test."""
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  (workdir / "config.json").write_text(json.dumps({"model_name": "elrcn_se", "data": {}}))
+
+  def no_data(_):
+    raise AssertionError("the data were loaded before the output was checked")
+
+  monkeypatch.setattr(pipeline, "load_experiment_data", no_data)
+  return lambda output="": gradcam_cli.explain(str(workdir), "casme2/sub01/EP01", output=output)
+
+
+def test_an_output_under_a_file_is_refused_before_the_data_are_loaded(tmp_path,
+                                                                      explain_without_data):
+  (tmp_path / "file.txt").write_text("a file, not a folder")
+  bad = tmp_path / "file.txt" / "out.png"
+  with pytest.raises(ConfigError, match=re.escape(f"--output={bad} cannot be written")):
+    explain_without_data(str(bad))
+  with pytest.raises(ConfigError, match=re.escape(f"--output={tmp_path} cannot be written")):
+    explain_without_data(str(tmp_path))  # a folder where the PNG should go
+  with pytest.raises(AssertionError, match="data were loaded"):  # a good one gets that far
+    explain_without_data(str(tmp_path / "new" / "cam.png"))
+  assert (tmp_path / "new").is_dir() and not list((tmp_path / "new").iterdir())
+
+
+def test_an_unwritable_default_output_is_named_as_the_default(tmp_path, explain_without_data):
+  (tmp_path / "run" / "gradcam").write_text("a file where the gradcam/ folder goes")
+  default = gradcam_cli.output_path(str(tmp_path / "run"), "casme2/sub01/EP01")
+  assert default == str(tmp_path / "run" / "gradcam" / "casme2__sub01__EP01.png")
+  message = f"the default output {default} cannot be written"
+  with pytest.raises(ConfigError, match=re.escape(message)):
+    explain_without_data()

@@ -181,3 +181,13 @@ def test_plot_confusion_with_empty_class(tmp_path):
   path = str(tmp_path / "cm.png")
   report.plot_confusion([[3, 1, 0], [0, 0, 0], [2, 0, 5]], CLASSES, path)
   assert os.path.getsize(path) > 0
+
+
+def test_untrained_and_diverged_folds_are_noted_above_the_table():
+  results, _, _, _ = make_run()
+  assert "no trained model" not in report.format_table(results)
+  results["protocol"].update(untrained_folds=["casme2/s1"], diverged_folds=["samm/s0"])
+  table = report.format_table(results)
+  assert "1 of 6 folds have no trained model** (casme2/s1)" in table
+  assert "Training diverged in 1 folds** (samm/s0)" in table
+  assert table.index("no trained model") < table.index("**all**")

@@ -75,6 +75,15 @@ def test_islam_pads_a_short_span_with_the_apex_frame():
   np.testing.assert_allclose(got[5:], np.repeat(clip[4:5] / 255.0, 7, 0), atol=1e-6)
 
 
+def test_islam_subtract_onset_gives_each_frame_minus_the_first():
+  clip = _clip(10, 64)
+  plain = recipes.islam(clip, dict(ISLAM, face="none"), apex_index=4)
+  moved = recipes.islam(clip, dict(ISLAM, face="none", subtract_onset=True), apex_index=4)
+  assert moved.dtype == np.float32 and not moved[0].any()
+  np.testing.assert_allclose(moved, plain - plain[:1], atol=1e-6)
+  assert np.abs(moved[1:]).max() > 0
+
+
 def test_islam_samples_a_long_span_at_equal_intervals_apex_last():
   clip = _clip(30, 64)
   got = recipes.islam(clip, dict(ISLAM, face="none"), apex_index=22)

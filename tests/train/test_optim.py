@@ -86,7 +86,7 @@ def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_
   config = ml_collections.ConfigDict({"seed": 0, "schedule": schedule, "train": dict(
       num_epochs=5, selection="last", patience=0, checkpoint_every_epochs=5,
       progress_bar=False)})
-  GroupRunner(engine, plan, config, str(tmp_path), 2).run(0, [0, 1])
+  GroupRunner(engine, plan, config, str(tmp_path), 2).run([0, 1])
   for f in range(2):
     assert not np.allclose(kernels[0][f], kernels[1][f])   # epoch 1 still learns
     for later in kernels[2:]:
