@@ -6,6 +6,7 @@ and a run killed after a checkpoint must resume to the same results.
 
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from mer_jax import config_files
 from mer_jax.train import checkpoint, loop
 from mer_jax.train.engine import FoldEngine
+from mer_jax.train.group import GroupRunner
 
 CONFIG = "configs/elrcn_temporal_only.py"
 
@@ -93,6 +95,29 @@ def test_finished_run_is_not_trained_again(repo_root, reference, monkeypatch):
   again = loop.train_and_evaluate(config, str(dir4))
   assert again["metrics"] == pytest.approx(results4["metrics"])
 
+
+
+def test_a_resume_trains_only_the_unfinished_folds_whatever_the_group_size(
+    repo_root, tmp_path, reference, monkeypatch):
+  _, dir4 = reference
+  workdir = tmp_path / "run"
+  shutil.copytree(dir4, workdir)
+  names = sorted((workdir / "folds").glob("*.json"))
+  for path in (names[1], names[3]):  # Folds 1 and 3 unfinished; 0 and 2 done.
+    path.unlink()
+  groups = []
+  run = GroupRunner.run
+  def recording(self, ids, label="folds"):
+    groups.append(list(ids))
+    return run(self, ids, label)
+  monkeypatch.setattr(GroupRunner, "run", recording)
+  config = smoke_config(repo_root)
+  config.protocol.folds_in_parallel = 4
+  loop.train_and_evaluate(config, str(workdir))
+  assert groups == [[1, 3, -1, -1]]  # Before: the whole group 0-3 again.
+  resumed, reference_logits = fold_logits(workdir), fold_logits(dir4)
+  for name in reference_logits:  # A fold's result does not depend on its group.
+    np.testing.assert_allclose(resumed[name], reference_logits[name], rtol=1e-4, atol=1e-5)
 
 def test_results_json_has_the_documented_keys(reference):
   results, workdir = reference
