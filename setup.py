@@ -34,8 +34,14 @@ EXTRAS_REQUIRE = {
         "dlib-bin>=19.24.2,<21",
         "face-recognition-models>=0.3.0,<0.4",
     ],
-    # Cloud TPU VMs (launch/tpu_vm.sh): jax with libtpu, same bounds as install_requires.
+    # Accelerators, same bounds as install_requires: NVIDIA GPUs with a CUDA 12 or CUDA 13
+    # driver (jax's own CUDA wheels; 'cuda' is cuda12), Cloud TPU VMs (launch/tpu_vm.sh).
+    "cuda": ["jax[cuda12]>=0.10.2,<0.12"],
+    "cuda12": ["jax[cuda12]>=0.10.2,<0.12"],
+    "cuda13": ["jax[cuda13]>=0.10.2,<0.12"],
     "tpu": ["jax[tpu]>=0.10.2,<0.12"],
+    # Reading PyTorch .pth weight files (weights/): torch, bounded as below.
+    "weights": ["torch>=2.9,<2.14"],
     # Independent references the tests compare against.
     "test": [
         "pytest>=8,<10",
@@ -45,15 +51,15 @@ EXTRAS_REQUIRE = {
         "nbclient>=0.10,<1",
         "nbformat>=5.9,<6",
         "ipykernel>=6.29,<8",
-        # PyTorch reference for layers and weight import; ==2.13.0 because this machine image
-        # ships that CPU wheel (pip's find-links), a looser pin pulls the CUDA build.
-        "torch==2.13.0",
+        # PyTorch reference for layers and weight import. Elsewhere install the CPU wheel
+        # first (README: pip install "torch>=2.9,<2.14" --index-url
+        # https://download.pytorch.org/whl/cpu), which this range then keeps.
+        "torch>=2.9,<2.14",
     ],
     # The benchmark suite's PyTorch side (python -m benchmarks.run; benchmarks/torch_models.py).
     "bench": [
-        # ==2.13.0 because this machine image ships that CPU wheel (pip's find-links), a looser
-        # pin pulls the CUDA build. On a GPU machine install the CUDA build that matches it.
-        "torch==2.13.0",
+        # The same range; on a GPU machine install the CUDA build inside it.
+        "torch>=2.9,<2.14",
     ],
 }
 

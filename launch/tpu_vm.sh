@@ -11,10 +11,12 @@
 # process 0 writes the reports, and the checkpoints are written by all workers together.
 # --dry-run prints the gcloud commands instead of running them. --skip-create reuses a TPU VM
 # made before (the copy and the install run again; pip skips what is installed).
-# --version is the TPU VM software image (default tpu-ubuntu2204-base).
+# --version is the TPU VM software image (default tpu-ubuntu2204-base: Ubuntu 22.04, whose
+# Python is 3.10; mer_jax needs >= 3.11, so the install step adds python3.11 from the
+# deadsnakes PPA when the image lacks it). --dry-run prints the image and that Python.
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 name="" zone="" type="" version="tpu-ubuntu2204-base" dry_run=0 create=1
 while [[ $# -gt 0 ]]; do
@@ -51,11 +53,17 @@ for flag in "$@"; do
   flags+=" $(printf '%q' "$flag")"
 done
 archive="${TMPDIR:-/tmp}/mer_jax_${name}.tar.gz"
-install="tar xzf ~/mer_jax.tar.gz -C ~ && cd ~/mer_jax && python3 -m venv .venv"
+python="python3.11"
+get_python="command -v $python || (sudo add-apt-repository -y ppa:deadsnakes/ppa"
+get_python+=" && sudo apt-get update -q && sudo apt-get install -y -q $python ${python}-venv)"
+install="tar xzf ~/mer_jax.tar.gz -C ~ && cd ~/mer_jax && ($get_python) && $python -m venv .venv"
 install+=" && .venv/bin/pip install -e '.[tpu]'"
 train="cd ~/mer_jax && .venv/bin/python -m mer_jax.main --config=$(printf '%q' "$config")"
 train+=" --workdir=$(printf '%q' "$workdir") --multihost${flags}"
 
+if [[ $dry_run -eq 1 ]]; then
+  echo "# TPU VM image: $version; mer_jax's Python there: $python (installed if missing)"
+fi
 if [[ $create -eq 1 ]]; then
   run gcloud compute tpus tpu-vm create "$name" --zone="$zone" --accelerator-type="$type" \
     --version="$version"

@@ -7,7 +7,8 @@ SVM, experiment.py), or every run of the config's sweep side by side
 missing dataset, an unwritable workdir) are printed as one clear message,
 without a traceback, and exit with status 2; so are a full or read-only disk
 (command_line.py). Ctrl-C or SIGTERM stops it with status 130 and one line:
-the same command resumes.
+the same command resumes. `--print_config` prints every field of the resolved
+config with its meaning and default, and exits (config_docs.py).
 
 `--multihost` (or MER_JAX_MULTIHOST=1) runs one experiment over several
 processes (multihost.py): every process runs the same command; the
@@ -21,7 +22,8 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from mer_jax import command_line, experiment, multihost
+from mer_jax import backend_check, command_line, config_docs, experiment, multihost
+from mer_jax.data import corpus_roots
 from mer_jax.train import sweep
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -39,25 +41,39 @@ _NUM_PROCESSES = flags.DEFINE_integer(
 _PROCESS_ID = flags.DEFINE_integer(
     "process_id", None, "With --multihost: this process's index, 0..num_processes-1 "
     "(default: detected).")
-flags.mark_flags_as_required(["config", "workdir"])
+_PRINT_CONFIG = flags.DEFINE_bool(
+    "print_config", False, "Print every field of the resolved config with its meaning and "
+    "default (config_docs.py), then exit; needs no --workdir.")
+flags.mark_flags_as_required(["config"])  # --workdir too, unless --print_config (main).
 
 
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if _PRINT_CONFIG.value:
+    print(config_docs.render_file(config_flags.get_config_filename(flags.FLAGS["config"]),
+                                  _CONFIG.value))
+    return
+  if not _WORKDIR.value:
+    command_line.fail("--workdir=DIR is required (or --print_config to print the config)")
   command_line.quiet_library_logs()
   if _MULTIHOST.value:
     multihost.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   elif _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value is not None:
     command_line.fail("--coordinator_address, --num_processes and --process_id need "
                       "--multihost")
-  logging.info("JAX %s, process %d/%d, devices: %s", jax.__version__, jax.process_index(),
-               jax.process_count(), jax.devices())
+  backend_check.log_backend(_CONFIG.value)
   command_line.run_reporting(lambda: run(_CONFIG.value, _WORKDIR.value))
 
 
 def run(config, workdir: str) -> None:
-  """The experiment or the sweep of `config`; a device out of memory is one line."""
+  """The experiment or the sweep of `config`; a device out of memory is one line.
+
+  Datasets without a root in the config get one from the user's datasets
+  file or $MER_JAX_DATA (data/corpus_roots.py), logged with where it came from.
+  """
+  if found := corpus_roots.fill_config_roots(config.data):
+    logging.info("corpora:\n%s", corpus_roots.describe(found))
   try:
     if sweep.runs(config):
       sweep.run(config, workdir)

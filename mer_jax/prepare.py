@@ -8,7 +8,8 @@
 
 With --config (a config file as `python -m mer_jax.main` takes it, with its
 :VARIANT and --config.x=y overrides) every dataset of `config.data.datasets`
-that has a root is prepared exactly as that run will read it: its recipe,
+that has a root (in the config, the datasets file or $MER_JAX_DATA:
+data/corpus_roots.py) is prepared exactly as that run will read it: its recipe,
 adapter options, apex policy and `config.data.cache_dir`. So a cluster job can
 prepare the caches on a CPU node before the training job starts.
 
@@ -36,6 +37,7 @@ from ml_collections import config_flags
 from mer_jax import command_line
 from mer_jax.data import apex as apex_lib
 from mer_jax.data import builders
+from mer_jax.data import corpus_roots
 from mer_jax.data import datasets
 from mer_jax.errors import ConfigError, MerError
 from mer_jax.preprocess import recipe_fields, recipes
@@ -126,10 +128,11 @@ def run_config(config: Any) -> str:
   if not data_dir:
     raise ConfigError("config.data.cache_dir='' turns the cache off, so there is nothing to "
                       "prepare; set it to a folder or 'auto'")
+  corpus_roots.fill_config_roots(data)  # From the datasets file or $MER_JAX_DATA.
   names = [n for n in data.datasets if data.roots.get(n)]
   if not names:
-    raise ConfigError(f"none of the config's datasets {list(data.datasets)} has a root; set "
-                      f"--config.data.roots.{data.datasets[0]}=/path/to/it")
+    raise ConfigError(f"none of the config's datasets {list(data.datasets)} has a root; "
+                      f"{corpus_roots.how_to_set(data.datasets[0])}")
   reports = []
   for name in names:
     options = dict(data.adapter_options.get(name, {}))

@@ -1,4 +1,4 @@
-"""Test set-up: four CPU devices (set before jax is imported), quiet TensorFlow.
+"""Test set-up: four CPU devices (set before jax is imported), quiet TensorFlow, no user corpora.
 
 Four devices let the tests exercise the ('fold', 'data') mesh exactly as an
 accelerator host would, e.g. 4 folds at once versus 1 fold over 4 devices.
@@ -10,6 +10,11 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=4").strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The user's own corpora (data/corpus_roots.py) never leak into a test: tests set these.
+os.environ.pop("MER_JAX_DATA", None)
+os.environ.pop("MER_JAX_DATASETS_FILE", None)
+os.environ["XDG_CONFIG_HOME"] = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "no_user_config")
 
 import pathlib  # noqa: E402
 

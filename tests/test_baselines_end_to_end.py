@@ -33,7 +33,10 @@ def test_lbp_top_run_reports_every_clip_with_the_svm_of_its_training_folds(lbp_r
   assert data.inputs["features"].shape == (len(data.samples), 2 * 2 * 3 * 15)
   assert len(results["predictions"]) == len(data.samples)
   assert results["protocol"]["selection"] == "none (fixed SVM)"
-  assert json.loads((workdir / "results.json").read_text())["metrics"] == results["metrics"]
+  on_disk = json.loads((workdir / "results.json").read_text())
+  assert on_disk["metrics"] == results["metrics"]
+  stages = on_disk["provenance"]["stage_seconds"]  # train: the SVM fits
+  assert set(stages) == {"data", "train", "report"} and min(stages.values()) > 0
   # Every fold's SVM saw only its training subjects' clips.
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)

@@ -59,7 +59,7 @@ def dry_run(repo_root, *args):
   out = subprocess.run(["launch/tpu_vm.sh", *args], cwd=repo_root, capture_output=True,
                        text=True, timeout=60)
   assert out.returncode == 0, out.stderr
-  return [shlex.split(line) for line in out.stdout.splitlines()]
+  return [shlex.split(line) for line in out.stdout.splitlines() if not line.startswith("#")]
 
 
 def test_tpu_vm_dry_run_prints_create_copy_install_and_run(repo_root):
@@ -75,11 +75,22 @@ def test_tpu_vm_dry_run_prints_create_copy_install_and_run(repo_root):
   install, train = commands[3], commands[4]
   assert install[4] == "ssh" and "--worker=all" in install
   assert "pip install -e '.[tpu]'" in install[-1]
+  # The default image's Python is 3.10: the install makes the venv with python3.11.
+  assert "python3.11 -m venv .venv" in install[-1] and "deadsnakes" in install[-1]
   assert train[4] == "ssh" and "--worker=all" in train
   remote = shlex.split(train[-1].removeprefix("--command="))
   assert remote[remote.index("-m"):] == [
       "-m", "mer_jax.main", "--config=configs/atnet.py", "--workdir=/mnt/shared/my run",
       "--multihost", "--config.protocol.folds_in_parallel=16"]
+
+
+def test_tpu_vm_dry_run_names_the_image_and_its_python(repo_root):
+  out = subprocess.run(["launch/tpu_vm.sh", "--name", "m", "--zone", "z", "--type", "v4-8",
+                        "--dry-run", "--version", "v2-alpha-tpuv6e", "--", "c.py", "w"],
+                       cwd=repo_root, capture_output=True, text=True, timeout=60)
+  assert out.stdout.splitlines()[0] == (
+      "# TPU VM image: v2-alpha-tpuv6e; mer_jax's Python there: python3.11 (installed if "
+      "missing)")
 
 
 def test_tpu_vm_skip_create_and_missing_arguments(repo_root):

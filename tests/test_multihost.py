@@ -39,6 +39,7 @@ def read_json(path: pathlib.Path) -> dict:
 def without_speed_fields(results: dict) -> dict:
   results = json.loads(json.dumps(results))
   del results["config"]["protocol"]["folds_in_parallel"]
+  del results["provenance"]  # wall times, process and device counts
   return results
 
 

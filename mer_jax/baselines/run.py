@@ -22,7 +22,7 @@ from mer_jax.baselines import svm
 from mer_jax.data import pipeline, protocols
 from mer_jax.errors import ConfigError
 from mer_jax.eval import compare
-from mer_jax.train import fold_plan, loop, outcomes, run_dir
+from mer_jax.train import fold_plan, loop, outcomes, provenance, run_dir
 
 FEATURES = "features"
 SELECTION = "none (fixed SVM)"
@@ -59,20 +59,31 @@ def fit_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   svm.make_classifier(config.classifier)  # A bad kernel fails before the data is read.
   compare.check(config.eval.get("compare_runs", ()))
   run_dir.prepare(workdir, config.to_dict())
-  data = data or pipeline.load_experiment_data(config.data)
-  x = features_of(data, config.data.recipe.name)
-  run_dir.record(workdir, config.to_dict())  # Inputs validated: the run starts here.
-  folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
-                               k=config.protocol.k, seed=config.seed)
-  plan = fold_plan.make_fold_plan(data.samples, folds, selection="last", val_fraction=0.0,
-                                  seed=config.seed, eval_chunk=1)
+  timer = provenance.StageTimer()  # wall time per stage, for results.json's provenance
+  with timer.stage("data"):
+    data = data or pipeline.load_experiment_data(config.data)
+    x = features_of(data, config.data.recipe.name)
+    run_dir.record(workdir, config.to_dict())  # Inputs validated: the run starts here.
+    folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
+                                 k=config.protocol.k, seed=config.seed)
+    plan = fold_plan.make_fold_plan(data.samples, folds, selection="last", val_fraction=0.0,
+                                    seed=config.seed, eval_chunk=1)
   logging.info("%d samples, %d-d descriptors, %d classes, %d folds (%s)", len(x), x.shape[1],
                len(data.class_names), len(folds), config.protocol.name)
-  done = outcomes.load_all(workdir, plan.names)
+  with timer.stage("train"):
+    done = fit_folds(config, folds, x, data, workdir)
+  return loop.write_results(config, data, plan, done, workdir, selection=SELECTION,
+                            stage_seconds=timer.seconds)
+
+
+def fit_folds(config: ml_collections.ConfigDict, folds: list[protocols.Fold], x: np.ndarray,
+              data: pipeline.ExperimentData, workdir: str) -> dict:
+  """Fits the folds without a saved outcome, saving each at once; every fold's outcome."""
+  done = outcomes.load_all(workdir, [f.name for f in folds])
   todo = [f for f in folds if f.name not in done]
   for fold in tqdm.tqdm(todo, desc=f"folds ({config.classifier.kernel} SVM)", unit="fold",
                         disable=not todo):
     outcome = fit_fold(config, fold, x, data.labels, len(data.class_names))
     outcomes.save(workdir, outcome)
     done[fold.name] = outcome
-  return loop.write_results(config, data, plan, done, workdir, selection=SELECTION)
+  return done

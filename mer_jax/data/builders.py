@@ -189,6 +189,12 @@ def prepared_dir(spec: PrepareSpec, data_dir: str) -> str:
                       FORMAT_VERSION)
 
 
+def cache_name(path: str) -> str:
+  """'<builder config>/<format version>' of a prepared folder: the key of what it holds."""
+  parent, version = os.path.split(os.path.normpath(path))
+  return f"{os.path.basename(parent)}/{version}"
+
+
 def is_prepared(path: str) -> bool:
   """True when `path` holds a finished cache; DataError when it holds a damaged one."""
   if not os.path.isdir(path):
@@ -445,14 +451,22 @@ def prepare(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
   spec, scan = scan_spec(dataset, root, recipe_cfg, adapter_options, apex)
   path = prepared_dir(spec, data_dir)
   if is_prepared(path):
-    logging.info("reusing prepared %s (the corpus is unchanged since it was built)", path)
+    logging.info("reusing prepared %s (%.1f MB on disk; the corpus is unchanged since it was "
+                 "built)", path, folder_bytes(path) / 1e6)
     return path
   located = faces.locate_faces(scan.samples, spec.recipe.get("face", "none"))
   scan = Scan(located.samples, scan.exclusions + located.notes)
   inputs = output_spec(scan.samples, spec.recipe, located.boxes)
   _warn_leftovers(path)
   build(spec, data_dir, inputs, scan, located.boxes)
+  logging.info("prepared %s (%.1f MB on disk)", path, folder_bytes(path) / 1e6)
   return path
+
+
+def folder_bytes(path: str) -> int:
+  """Bytes of the files under `path` (a prepared cache's size on disk)."""
+  return sum(os.path.getsize(os.path.join(folder, name))
+             for folder, _, names in os.walk(path) for name in names)
 
 
 def scan_spec(dataset: str, root: str, recipe_cfg: Mapping,

@@ -6,6 +6,7 @@
       --adapter_options='{"frames": "raw"}'
   python -m mer_jax.data.inspect --dataset=samm --root=/data/SAMM --scheme=megc2019 --json
   python -m mer_jax.data.inspect --dataset=synthetic           # generated in memory
+  python -m mer_jax.data.inspect      # the corpora of the datasets file / $MER_JAX_DATA
   python -m mer_jax.data.inspect --protocol=megc2019 --root=casme2=/data/CASME2 \\
       --root=samm=/data/SAMM --root=smic=/data/SMIC \\
       --adapter_options='{"smic": {"frames": "cropped"}}'
@@ -22,7 +23,10 @@ decodes it (`frames._read_rgb`: missing, 0-byte, truncated or corrupt files),
 with a progress bar on stderr; a clip with an unreadable frame moves to
 'excluded', naming the file. `--nocheck_frames` skips this (fast, counts
 only). `--adapter_options` takes the adapter's options as a JSON object
-(datasets.ADAPTER_OPTIONS), keyed by dataset with --protocol.
+(datasets.ADAPTER_OPTIONS), keyed by dataset with --protocol. A dataset
+without --root is read from the datasets file or $MER_JAX_DATA
+(data/corpus_roots.py); with no flags at all, every corpus found there is
+listed with whether it parses (frames not decoded).
 
 `--json` prints one object: n_found, n_samples, n_subjects, per_label,
 per_subject, left_out_per_label, kept (sample keys), excluded, left_out and
@@ -46,6 +50,7 @@ import tqdm
 
 from mer_jax import command_line
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus_roots
 from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
 from mer_jax.data import megc
@@ -344,7 +349,9 @@ def load_scan(name: str, root: str | None, apex: str,
     from mer_jax.data import synthetic  # pylint: disable=g-import-not-at-top
     return Scan(synthetic.generate(synthetic.SyntheticSpec()).samples, [])
   if root is None:
-    raise ConfigError(f"--dataset={name} needs --root=DIR, the folder of the corpus")
+    raise ConfigError(f"--dataset={name} needs --root=DIR, the folder of the corpus, or a "
+                      f"root in the datasets file or ${corpus_roots.DATA_HOME_ENV} "
+                      f"({corpus_roots.how_to_set(name)})")
   if not os.path.isdir(root):
     raise DataError(f"--root={root}: no such directory (the {name} corpus should be there)")
   if name == "synthetic":
@@ -353,22 +360,34 @@ def load_scan(name: str, root: str | None, apex: str,
   return datasets.load(name, root, apex=apex, **options)
 
 
+def _configured_root(name: str) -> str | None:
+  """Dataset `name`'s root from the datasets file or $MER_JAX_DATA (data/corpus_roots.py)."""
+  if name == "synthetic":
+    return None
+  found = corpus_roots.resolve(name)
+  return found.path if found else None
+
+
 def _single_root(roots: dict[str | None, str], name: str) -> str | None:
-  """The one root of a single-dataset run (plain DIR or NAME=DIR)."""
+  """The one root of a single-dataset run (plain DIR or NAME=DIR; else the configured one)."""
   if len(roots) > 1 or any(k not in (None, name) for k in roots):
     raise ConfigError(f"--dataset={name} takes one --root=DIR (or --root={name}=DIR); "
                       f"got {sorted(str(k) for k in roots)}")
-  return next(iter(roots.values()), None)
+  return next(iter(roots.values()), None) or _configured_root(name)
 
 
 def _protocol_roots(roots: dict[str | None, str], protocol: str) -> dict[str, str]:
   """The NAME=DIR roots of every dataset that `protocol` needs, in its order."""
   needed = PROTOCOLS[protocol][0]
-  given = [k for k in roots if k is not None]
-  if None in roots or sorted(given) != sorted(needed):
-    raise ConfigError(f"--protocol={protocol} needs --root=NAME=DIR for exactly "
-                      f"{list(needed)}; got {sorted(str(k) for k in roots)}")
-  return {name: roots[name] for name in needed}
+  unknown = [str(k) for k in roots if k not in needed]
+  chosen = {name: roots.get(name) or _configured_root(name) for name in needed}
+  if unknown or not all(chosen.values()):
+    missing = [name for name, root in chosen.items() if not root]
+    raise ConfigError(f"--protocol={protocol} needs a root for each of {list(needed)} "
+                      f"(--root=NAME=DIR, the datasets file or ${corpus_roots.DATA_HOME_ENV}); "
+                      f"no root for {missing}" + (f", and {unknown} are not of this protocol"
+                                                  if unknown else ""))
+  return chosen
 
 
 def _flag(fv: flags.FlagValues, name: str, default: Any) -> Any:
@@ -399,6 +418,9 @@ def inspect(fv: flags.FlagValues) -> tuple[str, dict]:
   roots = parse_roots(fv.root)
   options = parse_adapter_options(_flag(fv, "adapter_options", "{}"))
   check = _flag(fv, "check_frames", True)
+  if not roots and all(getattr(fv, f) is None for f in ("dataset", "protocol", "scheme",
+                                                       "subset")):
+    return "configured corpora", summarize_configured(fv.apex)
   if (fv.dataset is None) == (fv.protocol is None):
     raise ConfigError("give either --dataset=NAME or --protocol=NAME")
   if fv.protocol is not None:
@@ -416,6 +438,43 @@ def inspect(fv: flags.FlagValues) -> tuple[str, dict]:
   scans = {name: load_scan(name, _single_root(roots, name), fv.apex, options)}
   scans, frame_check = _checked(scans, scheme, None, check)
   return name, {**summarize(scans[name], scheme), "frame_check": frame_check}
+
+def summarize_configured(apex: str) -> dict:
+  """What the datasets file and $MER_JAX_DATA give, and whether each corpus parses.
+
+  Returns {'datasets_file', 'data_home', 'corpora': {name: {root, source,
+  n_samples, n_subjects, n_excluded} or {root, source, error}}}. Frames are
+  not decoded here: `--dataset=NAME` checks them.
+  """
+  corpora = {}
+  for name, found in corpus_roots.found_roots().items():
+    entry: dict[str, Any] = {"root": found.path, "source": found.source}
+    try:
+      scan = load_scan(name, found.path, apex)
+      entry.update(n_samples=len(scan.samples),
+                   n_subjects=len({s.subject for s in scan.samples}),
+                   n_excluded=sum(not e.repaired for e in scan.excluded))
+    except MerError as e:
+      entry["error"] = str(e)
+    corpora[name] = entry
+  return {"datasets_file": corpus_roots.user_file(),
+          "data_home": os.environ.get(corpus_roots.DATA_HOME_ENV) or None,
+          "corpora": corpora}
+
+
+def format_configured(summary: dict) -> str:
+  """The text of `summarize_configured`: one line per corpus."""
+  lines = [f"datasets file: {summary['datasets_file']}",
+           f"${corpus_roots.DATA_HOME_ENV}: {summary['data_home'] or '(not set)'}"]
+  if not summary["corpora"]:
+    lines.append("no corpus found; " + corpus_roots.how_to_set("casme2"))
+  for name, c in summary["corpora"].items():
+    what = (f"ERROR {c['error']}" if "error" in c else
+            f"parses: {c['n_samples']} samples, {c['n_subjects']} subjects, "
+            f"{c['n_excluded']} excluded")
+    lines.append(f"  {name:9s} {c['root']} (from {c['source']}): {what}")
+  lines.append("(python -m mer_jax.data.inspect --dataset=NAME checks every frame)")
+  return "\n".join(lines)
 
 # ------------------------------------------------------------------ CLI ---
 
@@ -450,7 +509,12 @@ def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
     title, summary = inspect(fv)
   except MerError as e:
     command_line.fail(str(e))
-  print(json.dumps(summary, indent=2) if fv.json else format_summary(title, summary))
+  if fv.json:
+    print(json.dumps(summary, indent=2))
+  elif title == "configured corpora":
+    print(format_configured(summary))
+  else:
+    print(format_summary(title, summary))
 
 
 if __name__ == "__main__":

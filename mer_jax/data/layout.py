@@ -27,8 +27,10 @@ from mer_jax.preprocess import frames as frames_lib
 def check_root(root: str, dataset: str) -> str:
   """Returns `root` if it is an existing folder, else raises DataError."""
   if not root:
-    raise DataError(f"no root folder for dataset {dataset!r}; set "
-                    f"--config.data.roots.{dataset}=/path/to/{dataset} (or try a config's "
+    from mer_jax.data import corpus_roots  # pylint: disable=g-import-not-at-top (it imports this)
+    how = (corpus_roots.how_to_set(dataset) if dataset in corpus_roots.DISTRIBUTED_NAMES
+           else f"set --config.data.roots.{dataset}=/path/to/it")
+    raise DataError(f"no root folder for dataset {dataset!r}; {how} (or try a config's "
                     "':demo' variant, which runs on the built-in data)")
   if not os.path.isdir(root):
     raise DataError(f"the root of dataset {dataset!r}, {root}, is not a folder")

@@ -55,6 +55,9 @@ class ExperimentData:
   excluded: list[Exclusion]          # left out (or repaired), with the reason
   # How the run covers its published protocol (data/manifests.py), or None.
   coverage: dict | None = None
+  # Per dataset, the cache its inputs were read from (`builders.cache_name`);
+  # None for data preprocessed at start.
+  caches: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
 def load_synthetic(data_cfg: Mapping) -> tuple[Scan, ClipReader]:
@@ -139,28 +142,32 @@ def uses_cache(name: str, data_cfg: Mapping) -> bool:
 
 
 def load_prepared(name: str, data_cfg: Mapping
-                  ) -> tuple[list[Sample], Inputs, list[Exclusion]]:
+                  ) -> tuple[list[Sample], Inputs, list[Exclusion], str]:
   """Dataset `name` preprocessed by `data.recipe`, built into the cache if missing.
 
   In a multi-host run process 0 builds a missing cache; the others read it after.
+  The last item is the cache's name (`builders.cache_name`).
   """
   options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
-  return multihost.primary_first(f"prepare {name}", lambda: builders.load_prepared(
+  path = multihost.primary_first(f"prepare {name}", lambda: builders.prepare(
       name, data_cfg["roots"][name], data_cfg["recipe"],
       builders.resolve_cache_dir(data_cfg["cache_dir"]), options, data_cfg["apex"]))
+  return (*builders.read_prepared(path), builders.cache_name(path))
 
 
 def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
-                ) -> tuple[list[Sample], Inputs, list[Exclusion], list[Exclusion]]:
+                ) -> tuple[list[Sample], Inputs, list[Exclusion], list[Exclusion], str | None]:
   """One dataset's labelled samples, their inputs and every exclusion (with reasons).
 
   Returns:
     (kept samples, their inputs, every exclusion and repair note, the
     exclusions for a fault: the adapter's, the face step's and
-    preprocessing's, not the label scheme's by-design left-outs nor repairs).
+    preprocessing's, not the label scheme's by-design left-outs nor repairs,
+    the name of the cache read or None).
   """
+  cache = None
   if uses_cache(name, data_cfg):
-    samples, inputs, excluded = load_prepared(name, data_cfg)
+    samples, inputs, excluded, cache = load_prepared(name, data_cfg)
   else:
     scan, read = load_dataset(name, data_cfg)
     if not scan.samples:
@@ -177,7 +184,7 @@ def load_inputs(name: str, data_cfg: Mapping, scheme: labels_lib.LabelScheme
     index = {s.key: i for i, s in enumerate(samples)}
     inputs = take(inputs, np.asarray([index[s.key] for s in kept], np.int64))
   faults = [e for e in excluded if not e.repaired]
-  return kept, (inputs if kept else {}), excluded + by_scheme, faults
+  return kept, (inputs if kept else {}), excluded + by_scheme, faults, cache
 
 
 def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
@@ -191,9 +198,9 @@ def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
     raise ConfigError(f"label scheme {scheme.name} needs config.data.apex='annotated' "
                       f"(got {data_cfg['apex']!r}): its rule is defined by the annotated "
                       "apexes")
-  kept, inputs, excluded, candidates = [], [], [], []
+  kept, inputs, excluded, candidates, caches = [], [], [], [], {}
   for name in data_cfg["datasets"]:
-    k, x, e, faults = load_inputs(name, data_cfg, scheme)
+    k, x, e, faults, caches[name] = load_inputs(name, data_cfg, scheme)
     kept, excluded, candidates = kept + k, excluded + e, candidates + faults
     inputs += [x] if k else []
   coverage = manifests.check(data_cfg.get("manifest", ""), kept, candidates,
@@ -206,5 +213,6 @@ def load_experiment_data(data_cfg: Mapping) -> ExperimentData:
     logging.warning("config.data.allow_missing=True: the run has %s of %s",
                     manifests.describe(coverage), coverage["title"])
   y = np.asarray([scheme.label(s) for s in kept], np.int32)
-  return ExperimentData(kept, y, concatenate(inputs), scheme.class_names, excluded, coverage)
+  return ExperimentData(kept, y, concatenate(inputs), scheme.class_names, excluded, coverage,
+                        caches)
 

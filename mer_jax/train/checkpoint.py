@@ -11,20 +11,31 @@ A group's folder is named by its folds (`group_dir`: 'folds_004-007', or
 reuses a checkpoint exactly when it trains the same folds side by side. A
 checkpoint that cannot be read is a ConfigError naming its folder: deleting
 the folder restarts only that group.
+
+Disk stays bounded (`keep_selected_only`, `prune_finished`): once a group's
+fold results are written, its checkpoint is rewritten without the training
+state (`TRAINING_ITEMS`: parameters and Adam moments of the last epoch), which
+nothing needs again; the selected models, selection and history stay for
+predict, gradcam and a resume. Only the group in progress keeps everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
+from absl import logging
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from mer_jax import multihost
 from mer_jax.errors import ConfigError
 
+# The items of a group checkpoint that only its training needs: a finished group drops them.
+TRAINING_ITEMS = ("states",)
 _GROUP_DIR = re.compile(r"folds_(\d{3}(?:-\d{3})?(?:_\d{3}(?:-\d{3})?)*)(?:_of(\d+))?$")
 
 
@@ -91,30 +102,130 @@ def _damaged(directory: str, error: Exception) -> ConfigError:
       "finished folds are kept")
 
 
+@contextlib.contextmanager
+def _newest(directory: str):
+  """(reader, step, {item: metadata}) of the newest checkpoint; step and items None if none."""
+  manager = ocp.CheckpointManager(directory, item_handlers=ocp.PyTreeCheckpointHandler())
+  try:
+    step, items = manager.latest_step(), None
+    if step is not None:
+      try:
+        items = manager.item_metadata(step)
+        items = getattr(items, "tree", items)  # orbax 0.12 wraps the tree, 0.11 not
+        if not isinstance(items, dict):
+          raise ValueError(f"no item metadata ({type(items).__name__})")
+      except Exception as e:  # pylint: disable=broad-except (orbax, tensorstore, json errors)
+        raise _damaged(os.path.join(directory, str(step)), e) from e
+    yield manager, step, items
+  finally:
+    manager.close()
+
+
+def _read_on_host(directory: str, wanted: Callable[[str], bool]) -> tuple[int, dict]:
+  """(step, the items named `wanted` as numpy arrays) of the newest checkpoint under `directory`.
+
+  Numpy on the host: a run trained on one set of devices (an accelerator
+  mesh) is read on any other (a laptop's CPU). Other items are not read.
+  """
+  with _newest(directory) as (manager, step, items):
+    if step is None:
+      raise ConfigError(f"{directory} holds no complete checkpoint")
+    items = {k: v for k, v in items.items() if wanted(k)}
+    as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), items)
+    try:
+      return step, manager.restore(step, args=ocp.args.PyTreeRestore(
+          item=items, restore_args=as_numpy, partial_restore=True))
+    except Exception as e:  # pylint: disable=broad-except (orbax, tensorstore, json errors)
+      raise _damaged(os.path.join(directory, str(step)), e) from e
+
+
 def restore_selected(directory: str) -> Any:
   """The selected ('best') params and batch statistics of every fold of a group checkpoint.
 
   Each leaf keeps the group's leading fold axis; `take_fold` picks one fold.
-  The checkpoint is read as numpy arrays on the host, so a run trained on
-  one set of devices (an accelerator mesh) is read on any other (a laptop's
-  CPU); restoring with the saved shardings needs the same devices.
+  Read as numpy arrays on the host (`_read_on_host`), from a full or a
+  pruned (`keep_selected_only`) checkpoint alike.
   """
-  manager = ocp.CheckpointManager(directory, item_handlers=ocp.PyTreeCheckpointHandler())
-  try:
-    step = manager.latest_step()
-    if step is None:
-      raise ConfigError(f"{directory} holds no complete checkpoint")
-    try:
-      metadata = manager.item_metadata(step)
-      metadata = getattr(metadata, "tree", metadata)  # orbax 0.12 wraps the tree, 0.11 not
-      as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), metadata)
-      tree = manager.restore(step, args=ocp.args.PyTreeRestore(restore_args=as_numpy))
-      best = tree["best"]
-    except Exception as e:  # pylint: disable=broad-except (orbax, tensorstore, json errors)
-      raise _damaged(os.path.join(directory, str(step)), e) from e
-  finally:
-    manager.close()
+  _, tree = _read_on_host(directory, lambda item: item == "best")
+  best = tree["best"]
   return {"params": best["params"], "batch_stats": best.get("batch_stats") or {}}
+
+
+def holds_training_state(directory: str) -> bool:
+  """Whether the newest checkpoint under `directory` still holds its `TRAINING_ITEMS`."""
+  with _newest(directory) as (_, step, items):
+    return step is not None and any(k in items for k in TRAINING_ITEMS)
+
+
+def keep_selected_only(directory: str) -> bool:
+  """Rewrites a finished group's checkpoint without its `TRAINING_ITEMS`; whether it changed.
+
+  The other items are saved as the next step; orbax renames it into place
+  once complete and only then deletes the full step (max_to_keep=1), so a
+  kill at any moment leaves a checkpoint that restores. The folder keeps its
+  modification time, which `find_fold` compares.
+  """
+  times = os.stat(directory)
+  with _newest(directory) as (manager, step, items):
+    if step is None:
+      return False
+    older = [s for s in manager.all_steps() if s != step]
+    if not any(k in items for k in TRAINING_ITEMS):
+      for s in older:  # A full step half deleted by a kill: nothing restores it.
+        manager.delete(s)
+      return bool(older)
+  step, kept = _read_on_host(directory, lambda item: item not in TRAINING_ITEMS)
+  ckpt = GroupCheckpointer(directory)
+  ckpt.save(step + 1, kept)
+  ckpt.close()
+  multihost.sync(f"pruned {directory}")
+  if multihost.is_primary():
+    os.utime(directory, ns=(times.st_atime_ns, times.st_mtime_ns))
+  return True
+
+
+def prune_finished(workdir: str, finished: set[int]) -> list[str]:
+  """`keep_selected_only` on each group folder whose folds are all `finished`; those changed.
+
+  A folder that cannot be read stays as it is, with a warning: training needs it no more.
+  """
+  root = os.path.join(workdir, "checkpoints")
+  pruned = []
+  for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+    folds = group_folds_of(name)
+    if not folds or not set(folds) <= finished:
+      continue
+    try:
+      if keep_selected_only(os.path.join(root, name)):
+        pruned.append(name)
+    except ConfigError as e:
+      logging.warning("%s", e)
+  return pruned
+
+
+def tree_bytes(tree: Any) -> int:
+  """Bytes of the arrays of `tree` (arrays or `jax.ShapeDtypeStruct`s), uncompressed."""
+  return sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree))
+
+
+def describe_disk_use(training_bytes: int, selected_bytes: int, groups: int) -> str:
+  """The line a run prints at its start: the most disk its checkpoints take.
+
+  The group in progress keeps its training state (`training_bytes`; twice
+  while orbax writes an epoch's checkpoint beside the last one); each of the
+  other `groups - 1` keeps its selected models (`selected_bytes`).
+  """
+  most = 2 * training_bytes + (groups - 1) * selected_bytes
+  return (f"checkpoints: about {_size(most)} at most (the in-progress group's training state "
+          f"{_size(training_bytes)}, twice while an epoch is saved, + selected models "
+          f"{_size(selected_bytes)} per finished group x {groups - 1} groups)")
+
+
+def _size(n: int) -> str:
+  """'1.23 GB', '45.6 MB' or '789 kB' (three significant digits)."""
+  for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    if n >= scale or unit == "kB":
+      return f"{n / scale:.3g} {unit}"
 
 
 def take_fold(variables: Any, position: int) -> Any:
@@ -151,8 +262,14 @@ class GroupCheckpointer:
     self._manager.save(epoch, args=ocp.args.StandardSave(tree))
 
   def restore(self, target: Any) -> Any:
-    """Restores the newest checkpoint into a tree shaped (and sharded) like `target`."""
+    """Restores the newest checkpoint into a tree shaped (and sharded) like `target`.
+
+    A finished group's checkpoint (`keep_selected_only`) has no
+    `TRAINING_ITEMS`: the tree returned has none either.
+    """
     step = self._manager.latest_step()
+    if not holds_training_state(self.directory):
+      target = {k: v for k, v in target.items() if k not in TRAINING_ITEMS}
     try:
       return self._manager.restore(step, args=ocp.args.StandardRestore(target))
     except Exception as e:  # pylint: disable=broad-except (orbax, tensorstore, json errors)

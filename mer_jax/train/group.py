@@ -16,13 +16,15 @@ from mer_jax import multihost
 from mer_jax.train import checkpoint, optim
 from mer_jax.train import fold_plan as fold_plan_lib
 from mer_jax.train.checkpoint import GroupCheckpointer
-from mer_jax.train.engine import FoldEngine
-from mer_jax.train.metric_writer import MetricWriter
+from mer_jax.train.engine import FoldEngine, model_view
+from mer_jax.train.metric_writer import MetricWriter, fold_tags
 from mer_jax.train.plateau import FoldPlateau
 from mer_jax.train.outcomes import FoldOutcome
 from mer_jax.train.selection import FoldSelection
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "monitor_loss")
+# TensorBoard's name of the monitored loss, by `config.train.selection` ('last' has none).
+MONITOR_TAGS = {"val_loss": "val_loss", "oracle": "test_loss"}
 
 
 def fold_keys(seed: int, ids: list[int], *path: int) -> jax.Array:
@@ -47,7 +49,8 @@ class GroupRunner:
                config: ml_collections.ConfigDict, workdir: str, group_size: int):
     self.engine, self.plan, self.cfg = engine, plan, config
     self.workdir, self.group_size = workdir, group_size
-    self.writer = MetricWriter(workdir)
+    self.writer = MetricWriter(workdir, config=config.to_dict())
+    self.tags = fold_tags(plan.folds)  # each fold's TensorBoard name, by its test subjects
 
   def run(self, ids: list[int], label: str = "folds") -> list[FoldOutcome]:
     """Trains the group of fold indices `ids` (-1 = padding); tests its selected models.
@@ -67,10 +70,18 @@ class GroupRunner:
     ckpt = GroupCheckpointer(checkpoint.group_dir(self.workdir, ids))
     if ckpt.latest_epoch() is not None:
       tree = ckpt.restore(tree)
-    tree = self._train(tree, arrays, ids, names, ckpt, label)
+    if all(k in tree for k in checkpoint.TRAINING_ITEMS):  # else a finished, pruned group
+      tree = self._train(tree, arrays, ids, names, ckpt, label)
     ckpt.close()
     _, logits = engine.evaluate(tree["best"], arrays["test"], arrays["n_test"])
     return self._outcomes(tree, logits, ids, names)
+
+  def checkpoint_bytes(self) -> tuple[int, int]:
+    """(training state, selected models) of one group's checkpoint in bytes, from shapes alone."""
+    keys = fold_keys(self.cfg.seed, list(range(self.group_size)), 0)
+    states = jax.eval_shape(self.engine.init, keys)  # [F, ...] with Adam's moments
+    selected = checkpoint.tree_bytes(model_view(states))
+    return checkpoint.tree_bytes(states) + selected, selected
 
   def _train(self, tree: dict, arrays: dict, ids: list[int], names: list[str],
              ckpt: GroupCheckpointer, label: str) -> dict:
@@ -96,6 +107,8 @@ class GroupRunner:
         wanted = plateau.scale * np.float32(optim.epoch_scale(schedule, epoch))
         if scale is None or not np.array_equal(wanted, scale):
           states, scale = engine.set_lr_scale(states, wanted), wanted
+      lr = optim.learning_rate(schedule, multihost.to_host(states.step),
+                               1.0 if scale is None else scale)
       states, m = engine.train_epoch(states, folds, engine.put(
           fold_keys(self.cfg.seed, ids, 1, epoch)), active)
       monitor = None
@@ -106,7 +119,7 @@ class GroupRunner:
       best = engine.select(improved, states, best)
       if plateau_cfg:
         plateau.update(monitor if monitor is not None else m["loss"], active, plateau_cfg)
-      self._record(history, epoch, active, m, monitor, ids)
+      self._record(history, epoch, active, m, monitor, ids, lr)
       bar.set_postfix(active=int(sel.active.sum()), loss=f"{np.mean(m['loss'][active]):.3f}")
       logging.log_every_n_seconds(
           logging.INFO, "epoch %d: %d folds active, mean train loss %.4f, monitor loss %s",
@@ -120,16 +133,17 @@ class GroupRunner:
         ckpt.save(epoch, jax.tree.map(copy_host_array, tree))
     return tree
 
-  def _record(self, history, epoch, active, m, monitor, ids) -> None:
-    """Stores the epoch's per-fold figures and writes them as scalars."""
+  def _record(self, history, epoch, active, m, monitor, ids, lr) -> None:
+    """Stores the epoch's per-fold figures; writes them and the rate `lr` [F] as scalars."""
     values = {"train_loss": m["loss"], "train_accuracy": m["accuracy"],
               "monitor_loss": monitor if monitor is not None else np.full(len(ids), np.nan)}
-    scalars = {}
     for key, v in values.items():
       history[key][epoch] = np.where(active, v, np.nan)
-      scalars.update({f"fold{i:02d}/{key}": float(v[f]) for f, i in enumerate(ids)
-                      if i >= 0 and active[f] and np.isfinite(v[f])})
-    self.writer.write_scalars(epoch, scalars)
+    shown = {"train_loss": m["loss"], "train_accuracy": m["accuracy"], "lr": lr,
+             MONITOR_TAGS.get(self.cfg.train.selection, "monitor_loss"): values["monitor_loss"]}
+    self.writer.write_scalars(epoch, {
+        f"{self.tags[i]}/{key}": float(v[f]) for key, v in shown.items()
+        for f, i in enumerate(ids) if i >= 0 and active[f] and np.isfinite(v[f])})
 
   def _outcomes(self, tree, logits, ids, names) -> list[FoldOutcome]:
     sel = tree["selection"]

@@ -4,13 +4,16 @@ Folds train in groups of `config.protocol.folds_in_parallel`; inside a group
 one compiled epoch function advances every fold at once. Each fold stops by
 itself (see selection). A finished fold's test predictions are written to
 `workdir/folds/`, a running group is checkpointed every epoch, so a killed
-run resumes where it stopped and ends with the same results.
+run resumes where it stopped and ends with the same results. results.json
+also says where its numbers came from: code, versions, machine, data caches
+and the wall time of each stage (train/provenance.py).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 
 from absl import logging
 import ml_collections
@@ -20,8 +23,8 @@ from mer_jax import models, multihost
 from mer_jax.data import pipeline, protocols
 from mer_jax.eval import compare, report
 from mer_jax.errors import ConfigError, TrainingError
-from mer_jax.train import (augmentation, fold_plan, optim, outcomes, pretrained,
-                           pretraining, run_dir, selection, sharding)
+from mer_jax.train import (augmentation, checkpoint, fold_plan, optim, outcomes, pretrained,
+                           pretraining, provenance, run_dir, selection, sharding)
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
@@ -44,7 +47,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
   run_dir.prepare(workdir, config.to_dict())
   imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
   pretraining.check_config(config)
-  data = data or pipeline.load_experiment_data(config.data)
+  timer = provenance.StageTimer()  # wall time per stage, for results.json's provenance
+  with timer.stage("data"):
+    data = data or pipeline.load_experiment_data(config.data)
+    plan = make_plan(config, data)
+  run_dir.record(workdir, config.to_dict())  # Inputs and folds validated: the run starts.
+  if pretraining.enabled(config):
+    with timer.stage("pretrain"):
+      imported = pretraining.run(config, imported,
+                                 pretrain_dir or os.path.join(workdir, "pretrain"))
+  with timer.stage("train"):
+    done = train_folds(config, make_runner(config, data, plan, workdir, imported), plan,
+                       workdir)
+  return write_results(config, data, plan, done, workdir, stage_seconds=timer.seconds)
+
+
+def make_plan(config: ml_collections.ConfigDict,
+              data: pipeline.ExperimentData) -> fold_plan.FoldPlan:
+  """The folds of `config.protocol` with their validation splits and class balancing."""
   folds = protocols.make_folds(config.protocol.name, data.samples, data.labels,
                                k=config.protocol.k, seed=config.seed)
   plan = fold_plan.make_fold_plan(
@@ -55,19 +75,41 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       num_classes=len(data.class_names))
   logging.info("%d samples, %d classes, %d folds (%s)", len(data.samples),
                len(data.class_names), len(folds), config.protocol.name)
-  run_dir.record(workdir, config.to_dict())  # Inputs and folds validated: the run starts.
-  imported = pretraining.run(config, imported,
-                             pretrain_dir or os.path.join(workdir, "pretrain"))
-  runner = make_runner(config, data, plan, workdir, imported)
+  return plan
+
+
+def train_folds(config: ml_collections.ConfigDict, runner: GroupRunner,
+                plan: fold_plan.FoldPlan, workdir: str) -> dict:
+  """Trains the folds without a saved outcome, in groups; every fold's outcome by name.
+
+  Once a group's outcomes are written its checkpoint drops the training state
+  (`checkpoint.prune_finished`); the first sweep catches a run killed before it did.
+  """
   done = outcomes.load_all(workdir, plan.names)
   pending = [i for i, name in enumerate(plan.names) if name not in done]
   groups = fold_plan.group_folds(pending, runner.group_size)
+  print_disk_use(runner, len(plan.names))
+  checkpoint.prune_finished(workdir, finished_folds(plan, done))
   for g, ids in enumerate(groups):
     for outcome in runner.run(ids, f"folds {g + 1}/{len(groups)}"):
       warn_if_diverged(outcome, config.schedule)
       outcomes.save(workdir, outcome)
       done[outcome.name] = outcome
-  return write_results(config, data, plan, done, workdir)
+    checkpoint.prune_finished(workdir, finished_folds(plan, done))
+  return done
+
+
+def finished_folds(plan: fold_plan.FoldPlan, done: dict) -> set[int]:
+  """Indices of the folds whose outcome is written."""
+  return {i for i, name in enumerate(plan.names) if name in done}
+
+
+def print_disk_use(runner: GroupRunner, num_folds: int) -> None:
+  """Prints (process 0) the most disk the run's checkpoints take, from the state's shapes."""
+  training, selected = runner.checkpoint_bytes()
+  groups = len(fold_plan.group_folds(list(range(num_folds)), runner.group_size))
+  if multihost.is_primary():
+    print(checkpoint.describe_disk_use(training, selected, groups), flush=True)
 
 
 def warn_if_diverged(outcome: outcomes.FoldOutcome, schedule: ml_collections.ConfigDict) -> None:
@@ -193,12 +235,15 @@ def placement(config: ml_collections.ConfigDict, model, example, imported):
 
 def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentData,
                   plan: fold_plan.FoldPlan, done: dict, workdir: str,
-                  selection: str | None = None) -> dict:
+                  selection: str | None = None,
+                  stage_seconds: dict[str, float] | None = None) -> dict:
   """Pools the test predictions of every fold and writes the report (process 0).
 
   `selection`: how each fold's model was chosen, as the report names it
-  (default `config.train.selection`).
+  (default `config.train.selection`). `stage_seconds`: the wall time of the
+  stages before this one (train/provenance.py), to which it adds 'report'.
   """
+  started = time.monotonic()
   untrained = reported_folds(config, plan, done)
   preds = np.full(len(data.samples), -1, np.int64)
   fold_of = [""] * len(data.samples)
@@ -237,6 +282,8 @@ def write_results(config: ml_collections.ConfigDict, data: pipeline.ExperimentDa
   results["excluded"] = [{"sample": e.key, "reason": e.reason, "repaired": e.repaired}
                          for e in data.excluded]
   results["face_stages"] = report.face_stages(data.samples)
+  results["provenance"] = provenance.gather(
+      data.caches, {**(stage_seconds or {}), "report": time.monotonic() - started})
   if multihost.is_primary():
     history = {name: o.history for name, o in done.items()}
     grid = config.eval.get("paper_table")

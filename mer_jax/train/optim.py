@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from mer_jax.errors import ConfigError
@@ -58,6 +59,19 @@ def epoch_scale(cfg: Mapping, epoch: int) -> float:
   if cfg["kind"] != "step":
     return 1.0
   return float(cfg["factor"]) ** (epoch // cfg["every_epochs"])
+
+
+def learning_rate(cfg: Mapping, steps: np.ndarray, scale: np.ndarray | float = 1.0
+                  ) -> np.ndarray:
+  """The rate each fold's next step applies: `make_schedule` at the fold's step count x `scale`.
+
+  Args:
+    cfg: `config.schedule`.
+    steps: `[F]` optimiser steps each fold has taken.
+    scale: `[F]` multiplier the states carry (`set_lr_scale`; 1 when unscaled).
+  """
+  per_step = make_schedule(cfg)(np.asarray(steps, np.float64))
+  return np.broadcast_to(np.asarray(per_step, np.float64) * scale, np.shape(steps))
 
 
 MOMENT_DTYPES = ("float32", "bfloat16")

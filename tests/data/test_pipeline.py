@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mer_jax.data import pipeline
+from mer_jax.data import builders, pipeline
 from mer_jax.errors import DataError
 
 
@@ -75,6 +75,10 @@ def test_casme2_layout_through_the_config(tmp_path):
   np.testing.assert_array_equal(cached.labels, data.labels)
   assert {e.key for e in cached.excluded} == {e.key for e in data.excluded}
   assert list((tmp_path / "cache" / "mer_prepared").iterdir())  # The cache was written.
+  # The cache read is named (for results.json's provenance); none without a cache.
+  (folder,) = (tmp_path / "cache" / "mer_prepared").iterdir()
+  assert cached.caches == {"casme2": f"{folder.name}/{builders.FORMAT_VERSION}"}
+  assert folder.name.startswith("casme2-pixels-") and data.caches == {"casme2": None}
   in_scheme = [s for s in generated.samples
                if s.emotion in ("happiness", "disgust", "repression", "surprise", "others")]
   keys = {s.key.split("/", 1)[1] for s in data.samples}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mer_jax import config_files
-from mer_jax.train import checkpoint, loop
+from mer_jax.train import checkpoint, loop, outcomes
 from mer_jax.train.engine import FoldEngine
 from mer_jax.train.group import GroupRunner
 
@@ -138,3 +138,63 @@ def test_results_json_has_the_documented_keys(reference):
   for name in ("results.md", "confusion.png", "learning_curves.png", "config.json"):
     assert (workdir / name).stat().st_size > 0
   assert list((workdir / "tensorboard").iterdir())
+
+
+def read_events(tensorboard_dir: pathlib.Path) -> dict[str, dict[int, object]]:
+  """{tag: {step: value}} of every scalar and text the run wrote to TensorBoard."""
+  from tensorboard.backend.event_processing import event_accumulator
+  from tensorboard.util import tensor_util
+  events = event_accumulator.EventAccumulator(
+      str(tensorboard_dir), size_guidance={event_accumulator.TENSORS: 0})
+  events.Reload()
+  out = {}
+  for tag in events.Tags()["tensors"]:
+    for e in events.Tensors(tag):
+      value = tensor_util.make_ndarray(e.tensor_proto).item()
+      out.setdefault(tag, {})[e.step] = value.decode() if isinstance(value, bytes) else value
+  return out
+
+
+def test_results_json_records_provenance(reference):
+  import jax
+  _, workdir = reference
+  prov = json.loads((workdir / "results.json").read_text())["provenance"]
+  assert prov["packages"]["jax"] == jax.__version__ and prov["mer_jax_version"] == "0.1.0"
+  commit = prov["git"]["commit"]
+  assert commit is None or (len(commit) == 40 and isinstance(prov["git"]["dirty"], bool))
+  assert prov["backend"] == "cpu" and prov["device_count"] == 4 and prov["process_count"] == 1
+  assert prov["data_caches"] == {"synthetic": None}  # generated in memory: no cache
+  assert set(prov["stage_seconds"]) == {"data", "train", "report"}
+  assert all(seconds > 0 for seconds in prov["stage_seconds"].values())
+
+
+def test_tensorboard_names_folds_by_test_subject(reference):
+  _, workdir = reference
+  on_disk = json.loads((workdir / "results.json").read_text())
+  events = read_events(workdir / "tensorboard")
+  assert '"selection": "val_loss"' in events["config"][0]  # the run's config, as text
+  folds = on_disk["folds"]
+  for fold in folds:
+    (subject,) = fold["test_subjects"]
+    tag = "test_" + subject.replace("/", "_")  # 'test_synthetic_s00'
+    history = outcomes.load_all(str(workdir), [fold["name"]])[fold["name"]].history
+    assert sorted(events[f"{tag}/lr"]) == [0, 1, 2]
+    # The inverse-time schedule of the smoke config: 1e-3 / (1 + 1e-6 * step), about 1e-3.
+    assert all(v == pytest.approx(1e-3, rel=1e-4) for v in events[f"{tag}/lr"].values())
+    # The monitored loss is the validation subjects' mean loss (selection 'val_loss').
+    assert [events[f"{tag}/val_loss"][e] for e in range(3)] == pytest.approx(
+        history["monitor_loss"], rel=1e-6)
+    assert sorted(events[f"{tag}/train_loss"]) == [0, 1, 2]
+  assert not [t for t in events if t.startswith("fold")]
+
+
+def test_tensorboard_lr_follows_a_step_schedule(repo_root, tmp_path):
+  config = smoke_config(repo_root, selection="last")
+  config.schedule = dict(kind="step", base_lr=1e-3, factor=0.1, every_epochs=2)
+  loop.train_and_evaluate(config, str(tmp_path))
+  events = read_events(tmp_path / "tensorboard")
+  lr_tags = [t for t in events if t.endswith("/lr")]
+  assert len(lr_tags) == 4  # one per fold
+  for tag in lr_tags:  # / 10 from epoch 2 on
+    assert [events[tag][e] for e in range(3)] == pytest.approx([1e-3, 1e-3, 1e-4], rel=1e-6)
+  assert not [t for t in events if t.endswith("_loss") and "train" not in t]  # none monitored
