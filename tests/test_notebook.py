@@ -17,7 +17,7 @@ def test_colab_notebook_runs_on_cpu_and_shows_the_report(repo_root, tmp_path, mo
   outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
   assert not [o for o in outputs if o.output_type == "error"]
   text = "".join(o.get("text", "") for o in outputs)
-  assert "backend: cpu" in text
+  assert "backend: cpu" in text and "runtime: CPU or GPU - pip extra: none" in text
   markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
   assert markdown and "### Results — protocol `subject_kfold`" in markdown[0]
   assert any("image/png" in o.get("data", {}) for o in outputs)  # the confusion matrix
