@@ -1,17 +1,17 @@
 """Fold-parallel scaling: F folds trained at once against F folds one at a time.
 
-The real engine (`mer_jax.train.engine.FoldEngine`: the train state stacked
-over a leading fold axis, `jit(vmap(train_epoch))` on a ('fold', 'data')
+The real fold functions (`mer_jax.train.fold_fns.make_fold_fns`: the train state
+stacked over a leading fold axis, `jit(vmap(train_epoch))` on a ('fold', 'data')
 mesh over the devices present) trains a family's model at one size on a
 device-resident random dataset of `steps x batch` clips in the model's
 input shape (augmentation 'none'), every fold on all of it. For each F:
-  parallel_s    the median wall time of one epoch of F folds at once (an
-                F-fold engine), after a warm-up epoch that compiles;
-  sequential_s  F x the median epoch time of one fold alone (a 1-fold
-                engine): training F identical folds one after another;
+  parallel_s    the median wall time of one epoch of F folds at once (F-fold
+                functions), after a warm-up epoch that compiles;
+  sequential_s  F x the median epoch time of one fold alone (1-fold
+                functions): training F identical folds one after another;
   speedup       sequential_s / parallel_s; efficiency = speedup / F (the
                 issue's target: at least 0.8 on one GPU).
-On a CPU backend the engine runs one compiled call per step
+On a CPU backend an epoch runs one compiled call per step
 (`steps.steps_per_call`); on accelerators one call per epoch.
 """
 
@@ -21,25 +21,25 @@ import jax
 import numpy as np
 
 from benchmarks import families, timing
-from mer_jax.train import sharding
-from mer_jax.train.engine import FoldEngine
+from mer_jax.train import fold_fns, loop, sharding
 
 
 def make_epoch(s: families.Setup, folds: int, steps: int):
   """A no-argument function that trains `folds` folds for one epoch of `steps` steps."""
   n = s.batch_size * steps
   data = {"inputs": families.random_inputs(s, n), "label": families.random_labels(s, n)}
-  engine = FoldEngine(s.model, s.tx, sharding.make_mesh(folds), data, batch_size=s.batch_size,
-                      steps_per_epoch=steps, eval_chunk=s.batch_size)
-  holder = {"states": engine.init(engine.put(jax.random.split(families.init_key(0), folds)))}
-  plan = engine.put({"train": np.tile(np.arange(n, dtype=np.int32), (folds, 1)),
-                     "n_train": np.full(folds, n, np.int32)})
+  fns = fold_fns.make_fold_fns(s.model, s.tx, sharding.make_mesh(folds), data,
+                               batch_size=s.batch_size, steps_per_epoch=steps,
+                               eval_chunk=s.batch_size)
+  holder = {"states": fns.init(fns.put(jax.random.split(families.init_key(0), folds)))}
+  plan = fns.put({"train": np.tile(np.arange(n, dtype=np.int32), (folds, 1)),
+                  "n_train": np.full(folds, n, np.int32)})
   active = np.ones(folds, bool)
   epoch_keys = iter(jax.random.split(jax.random.key(1), 10_000))
 
   def run():
-    keys = engine.put(jax.random.split(next(epoch_keys), folds))
-    holder["states"], _ = engine.train_epoch(holder["states"], plan, keys, active)
+    keys = fns.put(jax.random.split(next(epoch_keys), folds))
+    holder["states"], _ = loop.train_steps(fns, holder["states"], plan, keys, active, steps)
     jax.block_until_ready(holder["states"])
 
   return run

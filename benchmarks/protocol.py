@@ -17,7 +17,7 @@ import tempfile
 
 from benchmarks import families, timing
 from mer_jax import config_files, experiment
-from mer_jax.train import sweep
+from mer_jax import sweep
 
 # Every config's :demo, in the order of their run times on a 2-core CPU (BUILD_NOTES.md).
 DEMOS = ("lbp_top:demo", "elrcn_temporal_only:demo", "hoof:demo", "mer_rcnn:demo",

@@ -35,6 +35,7 @@ without macro-expression images, --config.pretrain.source='' (no pre-training st
 
 import ml_collections
 
+from mer_jax import config_files
 from mer_jax.data import datasets
 
 PROTOCOLS = ("cde", "hde")
@@ -106,16 +107,9 @@ def stream_runs() -> tuple:
 
 def parse(arg: str | None) -> tuple[str, str | None]:
   """'hde,fusion' -> ('hde', 'fusion'); '' -> ('cde', None)."""
-  variant, stream = "cde", None
-  for part in filter(None, (arg or "").split(",")):
-    if part in STREAMS:
-      stream = part
-    elif part in PROTOCOLS + SIZES:
-      variant = part
-    else:
-      raise ValueError(f"unknown variant part {part!r}; expected one of "
-                       f"{PROTOCOLS + SIZES} and optionally one of {STREAMS}")
-  return variant, stream
+  found = config_files.parse_variant(arg, {"variant": PROTOCOLS + SIZES, "stream": STREAMS},
+                                     defaults={"variant": "cde"})
+  return found["variant"], found["stream"]
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -25,21 +25,16 @@ SIZES = ("demo", "smoke", "tiny")
 
 def parse(arg: str | None) -> tuple[str, str | None, tuple[int, ...] | None]:
   """'flow_fc6,demo,lstm=3000-1024' -> ('flow_fc6', 'demo', (3000, 1024))."""
-  study, size, units = "flow_fc7", None, None
-  for part in filter(None, (arg or "").split(",")):
-    if part.startswith("lstm="):
-      try:
-        units = tuple(int(u) for u in part[len("lstm="):].split("-"))
-      except ValueError:
-        raise ValueError(f"unknown variant {part!r}; expected lstm=U1-U2, e.g. lstm=3000-1024")
-    elif part in STUDIES:
-      study = part
-    elif part in SIZES:
-      size = part
-    else:
-      raise ValueError(f"unknown variant {part!r}; expected one of {STUDIES + SIZES} "
-                       "or lstm=U1-U2")
-  return study, size, units
+  found = config_files.parse_variant(arg, {"study": STUDIES, "size": SIZES},
+                                     defaults={"study": "flow_fc7"}, keyed=("lstm",))
+  units = None
+  if found["lstm"]:
+    try:
+      units = tuple(int(u) for u in found["lstm"].split("-"))
+    except ValueError:
+      raise ValueError(f"unknown variant lstm={found['lstm']}; expected lstm=U1-U2, e.g. "
+                       "lstm=3000-1024") from None
+  return found["study"], found["size"], units
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

@@ -35,18 +35,14 @@ ELRCN_ROWS = {"megc2018_hde": {"HOOF (ELRCN Table III, MEGC 2018 organisers)": d
     uar=0.348, accuracy=0.353)}}
 
 
-def parse(arg: str | None) -> tuple[str, str, dict[str, str]]:
-  """'megc2019_cde,n8,tim10' -> ('megc2019_cde,tim10', 'megc2019_cde', {'bins': 'n8', ...})."""
-  kept, setting = [], {}
-  for part in filter(None, (arg or "").split(",")):
-    if part in BINS:
-      setting["bins"] = part
-    else:
-      kept.append(part)
-      if part in FRAMES:
-        setting["frames"] = part
-  protocols = [p for p in kept if p not in FRAMES]
-  return ",".join(kept), (protocols[-1] if protocols else "casme2"), setting
+def parse(arg: str | None) -> tuple[str, dict[str, str]]:
+  """'megc2019_cde,n8,tim10' -> ('megc2019_cde', {'bins': 'n8', 'frames': 'tim10'})."""
+  lbp_top = config_files.sibling_module(__file__, "lbp_top")
+  found = config_files.parse_variant(
+      arg, {"protocol": lbp_top.PROTOCOLS + lbp_top.SIZES, "bins": tuple(BINS), "frames": FRAMES},
+      defaults={"protocol": "casme2"})
+  protocol = found.pop("protocol")
+  return protocol, {k: v for k, v in found.items() if v is not None}
 
 
 def bin_runs(lbp_top, setting: dict[str, str]) -> tuple:
@@ -59,11 +55,9 @@ def bin_runs(lbp_top, setting: dict[str, str]) -> tuple:
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  lbp_arg, protocol, setting = parse(arg)
-  c = config_files.sibling(__file__, "lbp_top", lbp_arg)  # Data, protocol, SVM, sizes.
+  protocol, setting = parse(arg)
   lbp_top = config_files.sibling_module(__file__, "lbp_top")
-  c.data.recipe = {k: v for k, v in c.data.recipe.to_dict().items()
-                   if k not in ("radii", "points", "mapping")}
+  c = lbp_top.base_config(protocol)  # Data, protocol, SVM, sizes: as LBP-TOP's.
   c.data.recipe.update(name="hoof", bins=8, binning="full", flow="tvl1")
   c.eval.paper_rows = ELRCN_ROWS.get(protocol, {})
   c.eval.paper_table = lbp_top.paper_table(protocol, "HOOF")

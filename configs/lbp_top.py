@@ -63,18 +63,11 @@ def paper_table(protocol: str, method: str) -> dict:
 
 def parse(arg: str | None) -> tuple[str, dict[str, str]]:
   """'megc2019_cde,p8,tim64' -> ('megc2019_cde', {'points': 'p8', 'frames': 'tim64'})."""
-  protocol, setting = "casme2", {}
-  for part in filter(None, (arg or "").split(",")):
-    if part in PROTOCOLS + SIZES:
-      protocol = part
-    elif part in POINTS:
-      setting["points"] = part
-    elif part in FRAMES:
-      setting["frames"] = part
-    else:
-      raise ValueError(f"unknown variant part {part!r}; expected one of {PROTOCOLS + SIZES}, "
-                       f"optionally with one of {tuple(POINTS)} and one of {tuple(FRAMES)}")
-  return protocol, setting
+  found = config_files.parse_variant(
+      arg, {"protocol": PROTOCOLS + SIZES, "points": tuple(POINTS), "frames": tuple(FRAMES)},
+      defaults={"protocol": "casme2"})
+  protocol = found.pop("protocol")
+  return protocol, {k: v for k, v in found.items() if v is not None}
 
 
 def setting_runs(setting: dict[str, str]) -> tuple:

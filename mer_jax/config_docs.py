@@ -75,7 +75,7 @@ _DATA = {
 }
 
 _SYNTHETIC = {
-    "num_subjects": "subjects of the built-in synthetic dataset (data/synthetic.py)",
+    "num_subjects": "subjects of the built-in synthetic dataset (data/synthetic/)",
     "clips_per_subject": "clips per subject, one micro-expression each",
     "image_size": "side of the square synthetic frames in pixels",
     "difficulty": "peak expression displacement (~1 px at 64 x 64 for 1.0; 0 = none)",
@@ -282,7 +282,7 @@ _EVAL = {
     "eval.row_name": "name of our row in the tables; '' = 'ours'",
     "eval.compare_runs": "workdirs of finished runs shown as rows beside this run's",
     "sweep.runs": "runs reported side by side, ((name, ((field, value), ...)), ...); empty = "
-                  "one plain run (train/sweep.py)",
+                  "one plain run (sweep.py)",
 }
 
 

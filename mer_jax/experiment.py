@@ -6,6 +6,7 @@ import ml_collections
 
 from mer_jax.baselines import run as baseline_run
 from mer_jax.data import pipeline
+from mer_jax.eval import compare, results
 from mer_jax.train import loop
 
 
@@ -19,4 +20,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, *,
   """
   if baseline_run.is_baseline(config):
     return baseline_run.fit_and_evaluate(config, workdir, data=data)
-  return loop.train_and_evaluate(config, workdir, data=data, pretrain_dir=pretrain_dir)
+  loop.check_train_config(config.train)
+  compare.check(config.eval.get("compare_runs", ()))  # before any data is read
+  trained = loop.train_and_evaluate(config, workdir, data=data, pretrain_dir=pretrain_dir)
+  return results.write_results(config, trained.data, trained.plan, trained.outcomes, workdir,
+                               stage_seconds=trained.stage_seconds)

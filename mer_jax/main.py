@@ -3,7 +3,7 @@
 Loads the config (ml_collections config file; `--config.x=y` overrides a
 field), logs the devices and runs the experiment (a deep model or a baseline
 SVM, experiment.py), or every run of the config's sweep side by side
-(train/sweep.py). Errors caused by the input (an unknown config field, a
+(sweep.py). Errors caused by the input (an unknown config field, a
 missing dataset, an unwritable workdir) are printed as one clear message,
 without a traceback, and exit with status 2; so are a full or read-only disk
 (command_line.py). Ctrl-C or SIGTERM stops it with status 130 and one line:
@@ -22,9 +22,8 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from mer_jax import backend_check, command_line, config_docs, experiment, multihost
+from mer_jax import backend_check, command_line, config_docs, experiment, multihost, sweep
 from mer_jax.data import corpus_roots
-from mer_jax.train import sweep
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/elrcn_se.py:demo.", lock_config=True)

@@ -45,9 +45,9 @@ import cv2
 import numpy as np
 import openpyxl
 
-from mer_jax.data.writers import casme2 as casme2_writer
-from mer_jax.data.writers import samm as samm_writer
-from mer_jax.data.writers import smic as smic_writer
+from mer_jax.data.synthetic.writers import casme2 as casme2_writer
+from mer_jax.data.synthetic.writers import samm as samm_writer
+from mer_jax.data.synthetic.writers import smic as smic_writer
 
 Box = tuple[int, int, int, int]  # (x, y, w, h) in pixels
 

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 
-from mer_jax import config_files
+from mer_jax import config_files, experiment, sweep
 from mer_jax.data import pipeline
-from mer_jax.train import checkpoint, loop, pretraining, sweep
+from mer_jax.train import checkpoint, loop, pretraining
 
 PAPER = {"ATNet fusion (paper)": {"all": {"accuracy": 0.693, "uf1": 0.631, "uar": 0.613}}}
 
@@ -26,7 +26,7 @@ def fusion_run(repo_root, tmp_path_factory):
   workdir = tmp_path_factory.mktemp("atnet") / "run"
   config = _config(repo_root, "tiny,fusion")
   config.eval.paper_table = PAPER
-  results = loop.train_and_evaluate(config, str(workdir))
+  results = experiment.run(config, str(workdir))
   return config, results, workdir
 
 
@@ -46,7 +46,7 @@ def test_pretraining_stage_ran_once_and_its_backbone_is_what_the_folds_start_fro
   summary = json.loads((workdir / "pretrain" / pretraining.SUMMARY).read_text())
   assert summary["class_names"] == ["negative", "positive", "surprise"]
   assert summary["n_train"] > 0 and len(summary["train_loss"]) == config.pretrain.num_epochs
-  backbone = pretraining.run(config, None, str(workdir / "pretrain"))  # reuses the stage
+  backbone = loop.pretrain(config, None, str(workdir / "pretrain"))  # reuses the stage
   stage = checkpoint.restore_selected_params(
       checkpoint.group_dir(str(workdir / "pretrain"), [0]), 0)
   np.testing.assert_array_equal(backbone["params"]["conv1"]["kernel"],

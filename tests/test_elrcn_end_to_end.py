@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mer_jax import config_files, gradcam
+from mer_jax import config_files, experiment, gradcam
 from mer_jax.errors import ConfigError
 from mer_jax.models import vgg
-from mer_jax.train import loop
+
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def te_run(repo_root, tmp_path_factory, write_vgg_face_dag):
   write_vgg_face_dag(jax.tree.map(np.asarray, source), tmp / "vgg_face_dag.pth")
   config.pretrained.update(kind="vgg_face_dag", path=str(tmp / "vgg_face_dag.pth"))
   config.data.cache_dir = str(tmp / "cache")
-  results = loop.train_and_evaluate(config, str(tmp / "run"))
+  results = experiment.run(config, str(tmp / "run"))
   return results, tmp / "run"
 
 

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from mer_jax import config_files, gradcam
+from mer_jax import config_files, experiment, gradcam
 from mer_jax.errors import ConfigError
-from mer_jax.train import loop
+
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def rcnn_run(repo_root, tmp_path_factory):
   config = config_files.load_config(str(repo_root / "configs/mer_rcnn.py"), "tiny")
   config.protocol.name = "kfold"  # the paper's split by sample
   config.eval.paper_rows = {"MER-RCNN (paper, Table 2)": {"accuracy": 0.658}}
-  results = loop.train_and_evaluate(config, str(tmp / "run"))
+  results = experiment.run(config, str(tmp / "run"))
   return results, tmp / "run"
 
 

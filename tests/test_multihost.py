@@ -15,8 +15,8 @@ import sys
 import numpy as np
 import pytest
 
-from mer_jax import config_files
-from mer_jax.train import loop, metric_writer
+from mer_jax import config_files, experiment
+from mer_jax.train import metric_writer
 
 CONFIG = "configs/elrcn_temporal_only.py"
 
@@ -27,7 +27,7 @@ def single_process_run(repo_root, tmp_path_factory) -> pathlib.Path:
   config = config_files.load_config(str(repo_root / CONFIG), "smoke")
   with pytest.MonkeyPatch.context() as patch:
     patch.setattr(metric_writer.MetricWriter, "write_scalars", lambda *args, **kw: None)
-    loop.train_and_evaluate(config, str(workdir))
+    experiment.run(config, str(workdir))
   return workdir
 
 

@@ -17,12 +17,12 @@ import sys
 import numpy as np
 import pytest
 
-from mer_jax import config_files, predict
+from mer_jax import config_files, experiment, predict
 from mer_jax.data import synthetic
 from mer_jax.errors import ConfigError, DataError, FaceNotFoundError
 from mer_jax.preprocess import frames as frames_lib
 from mer_jax.preprocess import video
-from mer_jax.train import loop, metric_writer, outcomes
+from mer_jax.train import metric_writer, outcomes
 
 EPOCHS = 40
 PAD_BEFORE, PAD_AFTER = 3, 2  # other frames around the expression: --onset/--offset skip them
@@ -41,7 +41,7 @@ def run(repo_root, tmp_path_factory):
   with pytest.MonkeyPatch.context() as patch:
     # TensorBoard is not what this file tests, and TensorFlow takes ~10 s to import.
     patch.setattr(metric_writer.MetricWriter, "write_scalars", lambda *args, **kw: None)
-    results = loop.train_and_evaluate(config, str(workdir))
+    results = experiment.run(config, str(workdir))
   data = synthetic.generate(synthetic.SyntheticSpec(**config.data.synthetic.to_dict()))
   return workdir, results, {s.key: (s, v) for s, v in zip(data.samples, data.videos)}
 

@@ -8,15 +8,15 @@ on validation subjects, and reports beside the paper's Table 3 rows.
 
 import json
 
-from mer_jax import config_files
-from mer_jax.train import loop, pretraining
+from mer_jax import config_files, experiment
+from mer_jax.train import pretraining
 
 
 def test_tiny_run_reports_every_sample_beside_table_3(repo_root, tmp_path):
   config = config_files.load_config(str(repo_root / "configs/r3d_convlstm_ae.py"), "tiny")
   config.eval.paper_rows = {"Ours (paper, Table 3, LOSO)": dict(accuracy=0.973, uar=0.971,
                                                                  uf1=0.966)}
-  results = loop.train_and_evaluate(config, str(tmp_path / "run"))
+  results = experiment.run(config, str(tmp_path / "run"))
   on_disk = json.loads((tmp_path / "run" / "results.json").read_text())
   assert on_disk["metrics"] == results["metrics"]
   assert len(results["predictions"]) == sum(f["n_test"] for f in results["folds"]) > 0

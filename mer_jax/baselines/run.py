@@ -21,8 +21,8 @@ import tqdm
 from mer_jax.baselines import svm
 from mer_jax.data import pipeline, protocols
 from mer_jax.errors import ConfigError
-from mer_jax.eval import compare
-from mer_jax.train import fold_plan, loop, outcomes, provenance, run_dir
+from mer_jax.eval import compare, results
+from mer_jax.train import fold_plan, outcomes, provenance, run_dir
 
 FEATURES = "features"
 SELECTION = "none (fixed SVM)"
@@ -72,8 +72,8 @@ def fit_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
                len(data.class_names), len(folds), config.protocol.name)
   with timer.stage("train"):
     done = fit_folds(config, folds, x, data, workdir)
-  return loop.write_results(config, data, plan, done, workdir, selection=SELECTION,
-                            stage_seconds=timer.seconds)
+  return results.write_results(config, data, plan, done, workdir, selection=SELECTION,
+                               stage_seconds=timer.seconds)
 
 
 def fit_folds(config: ml_collections.ConfigDict, folds: list[protocols.Fold], x: np.ndarray,

@@ -9,6 +9,7 @@ naming the file, sheet, row (as a spreadsheet shows it, 1-based) and field.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Sequence
 
@@ -109,7 +110,7 @@ def parse_frame(row: Row, field: str, *, optional: bool = False) -> int | None:
   except ValueError:
     raise DataError(f"{row.where}: field {field!r} is {value!r}; expected a frame "
                     "number") from None
-  if number != int(number) or number < 0:
+  if not math.isfinite(number) or number != int(number) or number < 0:
     raise DataError(f"{row.where}: field {field!r} is {value!r}; expected a whole, "
                     "non-negative frame number")
   return int(number)
@@ -122,7 +123,7 @@ def parse_subject(row: Row, field: str) -> int:
                    or ch == ".")
   try:
     return int(float(digits))
-  except ValueError:
+  except (ValueError, OverflowError):
     raise DataError(f"{row.where}: field {field!r} is {value!r}; expected a subject "
                     "number such as '01' or 6") from None
 
@@ -135,3 +136,19 @@ def parse_text(row: Row, field: str) -> str:
   if isinstance(value, float) and value.is_integer():
     value = int(value)
   return str(value).strip()
+
+
+def parse_objective(row: Row, field: str) -> int | None:
+  """A MEGC objective class 1-7 from an int-or-text cell; None when empty.
+
+  Raises:
+    DataError: the cell is neither empty nor a whole number 1-7.
+  """
+  value = row[field]
+  if is_missing(value):
+    return None
+  text = parse_text(row, field)
+  if not text.isdigit() or not 1 <= int(text) <= 7:
+    raise DataError(f"{row.where}: field {field!r} is {value!r}; expected an "
+                    "objective class 1-7")
+  return int(text)

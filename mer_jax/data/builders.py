@@ -63,7 +63,7 @@ import tqdm
 from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets
 from mer_jax.data import faces
-from mer_jax.data import native
+from mer_jax.data.synthetic import native
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import frames as frames_lib

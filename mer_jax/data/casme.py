@@ -17,12 +17,13 @@ hold '\\'. Only .xlsx is read (openpyxl): the distributed
 `CASME-coded-20190721.xls` must be opened in a spreadsheet program and saved
 as .xlsx first (no xlrd dependency). Apex = ApexF1; a missing, non-numeric
 or out-of-range one goes through the apex policy (data/apex.py; 'annotated'
-repairs it to the midpoint, listed in `Scan.repaired`). As in the CASME II
-and SAMM adapters, a malformed row (a subject, Filename, OnsetF or OffsetF
-cell that does not parse, a missing onset or offset, OffsetF before OnsetF,
-an empty emotion or one that is not in EMOTIONS), a missing frame folder or
-frame, or a repeated clip is excluded, the reason naming the file, row and
-field (`Scan.excluded`); blank rows are skipped. A missing column raises
+repairs it to the midpoint, listed in `Scan.repaired`). As for every
+corpus (data/corpus.py, the one `load`), a malformed row (a subject,
+Filename, OnsetF or OffsetF cell that does not parse, a missing onset or
+offset, OffsetF before OnsetF, an empty emotion or one that is not in
+EMOTIONS), a missing frame folder or frame, or a repeated clip is excluded,
+the reason naming the file, row and field (`Scan.excluded`); blank rows are
+skipped. A missing column raises
 DataError naming the file and the header row.
 
   scan = load('/data/CASME')                       # dataset 'casme'
@@ -33,9 +34,11 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Iterator
 
 from mer_jax.data import annotations as ann
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
 from mer_jax.data import layout
 from mer_jax.data.sample import Exclusion
 from mer_jax.data.sample import Sample
@@ -67,7 +70,7 @@ def _reject_xls(path: str) -> None:
                     "file (coding=...) or put it in the dataset root")
 
 
-def find_coding(root: str, coding: str | None = None) -> str:
+def find_annotation(root: str, coding: str | None = None) -> str:
   """The coding .xlsx: `coding` (absolute or relative to root), else CASME-coded*.xlsx.
 
   Raises:
@@ -97,77 +100,56 @@ def _frames_dir(root: str, frames: str) -> str:
                               f"{FRAME_FOLDERS[frames][0]}/sub01/EP01_5/...)")
 
 
-def _row_key(row: ann.Row) -> str:
-  """The row's 'casme/subject/clip' for messages, even when its cells are malformed."""
-  try:
-    subject = f"sub{ann.parse_subject(row, 'Subject'):02d}"
-  except DataError:
-    subject = ann.parse_text(row, "Subject") or "?"
-  return f"{DATASET}/{subject}/{ann.parse_text(row, 'Filename') or '?'}"
+def _parse_emotion(row: ann.Row) -> str:
+  """The Emotion cell, lower case and de-aliased; DataError when empty or unknown."""
+  emotion = ann.parse_text(row, "Emotion").lower()
+  if not emotion:
+    raise DataError(f"{row.where}: field 'Emotion' is empty; expected one of "
+                    f"{list(EMOTIONS)}")
+  emotion = _EMOTION_ALIASES.get(emotion, emotion)
+  if emotion not in EMOTIONS:
+    raise DataError(f"unknown label {row['Emotion']!r} in {row.where} (field 'Emotion'); "
+                    f"expected one of {list(EMOTIONS)}; correct the annotation file")
+  return emotion
 
 
-def _apex_cell(row: ann.Row) -> int | None:
-  """ApexF1, or None when it is empty or not a frame number (the apex policy repairs it)."""
-  try:
-    return ann.parse_frame(row, "ApexF1", optional=True)
-  except DataError:
-    return None
-
-
-def _row_fields(row: ann.Row) -> dict:
-  """The cells of one coding row, parsed (DataError names the file, row and field)."""
+def _parse_row(row: ann.Row, frames_dir: str) -> corpus.Entry:
+  """One coding row -> its Entry (DataError names the file, row and field)."""
+  subject = f"sub{ann.parse_subject(row, 'Subject'):02d}"
   clip = ann.parse_text(row, "Filename")
   if not clip:
     raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
                     "such as 'EP01_5'")
-  emotion = ann.parse_text(row, "Emotion").lower()
-  return {"subject": f"sub{ann.parse_subject(row, 'Subject'):02d}", "clip": clip,
-          "onset": ann.parse_frame(row, "OnsetF", optional=True),
-          "apex": _apex_cell(row),
-          "offset": ann.parse_frame(row, "OffsetF", optional=True),
-          "emotion": _EMOTION_ALIASES.get(emotion, emotion),
-          "action_units": ann.parse_text(row, "AU")}
+  onset, offset = ann.parse_frame(row, "OnsetF"), ann.parse_frame(row, "OffsetF")
+  if onset > offset:
+    raise DataError(f"{row.where}: OnsetF {onset} is after OffsetF {offset}; expected "
+                    "onset <= offset")
+  emotion = _parse_emotion(row)
+  key = f"{DATASET}/{subject}/{clip}"
+  apex, source, note = corpus.annotated_apex(row, "ApexF1", key, onset, offset)
+  sample = Sample(dataset=DATASET, subject=subject, clip=clip, emotion=emotion,
+                  onset=onset, apex=apex, offset=offset, apex_source=source,
+                  action_units=ann.parse_text(row, "AU"))
+  return corpus.Entry(sample, row.where, os.path.join(frames_dir, subject, clip), note)
 
 
-def _check_fields(row: ann.Row, f: dict) -> str | None:
-  """Why the row cannot become a sample, or None."""
-  where = row.where
-  if f["onset"] is None or f["offset"] is None:
-    return f"{where}: OnsetF or OffsetF is missing"
-  if f["onset"] > f["offset"]:
-    return f"{where}: OnsetF {f['onset']} is after OffsetF {f['offset']}"
-  if ann.is_missing(f["emotion"]):
-    return f"{where}: field 'Emotion' is empty"
-  if f["emotion"] not in EMOTIONS:
-    return (f"unknown label {row['Emotion']!r} in {where} (field 'Emotion'); expected one "
-            f"of {list(EMOTIONS)}; correct the annotation file")
-  return None
+class Casme(corpus.Corpus):
+  """CASME (I) under one root: the coding sheet's rows, frames from one folder."""
 
+  title = "CASME (I)"
 
-def _row_sample(row: ann.Row, frames_dir: str, policy: str, frame_source: str
-                ) -> tuple[Sample | None, list]:
-  """One coding row -> (Sample or None, exclusions and repair notes)."""
-  try:
-    f = _row_fields(row)
-  except DataError as e:
-    return None, [Exclusion(_row_key(row), str(e))]
-  key = f"{DATASET}/{f['subject']}/{f['clip']}"
-  if problem := _check_fields(row, f):
-    return None, [Exclusion(key, problem)]
-  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
-                                          "annotated")
-  if repair is not None:
-    repair = Exclusion(key, f"{row.where}, field 'ApexF1' is {row['ApexF1']!r}: "
-                            f"{repair.reason}", repaired=True)
-  sample = Sample(dataset=DATASET, subject=f["subject"], clip=f["clip"],
-                  emotion=f["emotion"], onset=f["onset"], apex=apex, offset=f["offset"],
-                  apex_source=source, action_units=f["action_units"])
-  found, notes = layout.attach_frames(
-      sample, os.path.join(frames_dir, f["subject"], f["clip"]), policy,
-      frame_source=frame_source)
-  if found is not None and policy == "annotated" and repair is not None:
-    notes.append(repair)  # The repair matters only for the annotated apex.
-  return found, notes
+  def __init__(self, root: str, frames: str = "raw_selected", coding: str | None = None):
+    layout.check_root(root, DATASET)
+    self.frames_dir = _frames_dir(root, frames)
+    self.frame_source = FRAME_SOURCES[frames]
+    self.path = find_annotation(root, coding)
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion]:
+    for row in ann.read_sheet(self.path, header_row=1, required=COLUMNS):
+      try:
+        yield _parse_row(row, self.frames_dir)
+      except DataError as e:
+        yield Exclusion(corpus.row_key(DATASET, row, "sub{:02d}"), str(e))
 
 
 def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
@@ -193,18 +175,4 @@ def load(root: str, *, apex: str = "annotated", frames: str = "raw_selected",
       (naming the file and the header row).
   """
   apex_lib.check_policy(apex)
-  layout.check_root(root, DATASET)
-  frames_dir = _frames_dir(root, frames)
-  rows = ann.read_sheet(find_coding(root, coding), header_row=1, required=COLUMNS)
-  scan, seen = Scan([], []), {}
-  for row in rows:
-    sample, notes = _row_sample(row, frames_dir, apex, FRAME_SOURCES[frames])
-    if sample is not None and sample.key in seen:
-      sample, notes = None, [Exclusion(sample.key, f"{row.where}: the clip repeats "
-                                                   f"{seen[sample.key]}")]
-    if sample is not None:
-      seen[sample.key] = row.where
-      scan.samples.append(sample)
-    scan.exclusions += notes
-  scan.samples.sort(key=lambda s: (s.subject, s.clip))
-  return scan
+  return corpus.load(Casme(root, frames, coding), apex)

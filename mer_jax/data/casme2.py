@@ -16,19 +16,23 @@ or '4+7'), `Estimated Emotion` (lower case); the 20190701 revision adds
   scan = load('/data/CASME2')                      # Cropped faces, annotated apex
   scan = load('/data/CASME2', frames='raw_selected', apex='midpoint')
 
-A malformed row, an emotion that is not one of EMOTIONS ('happyness'), a
-missing sample folder or a missing frame leaves that sample out (listed in
-`Scan.excluded`); a missing or invalid apex is repaired to the midpoint frame (listed in `Scan.repaired`). A root without a coding file or
-a frame folder raises DataError.
+Rows are read through the one corpus load (data/corpus.py): a malformed
+row, an emotion that is not one of EMOTIONS ('happyness'), a repeated clip,
+a missing sample folder or a missing frame leaves that sample out (listed
+in `Scan.excluded`); a missing or invalid apex is repaired to the midpoint
+frame (listed in `Scan.repaired`). A root without a coding file or a frame
+folder raises DataError.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Iterator
 
 from mer_jax.data import annotations
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
 from mer_jax.data import layout
 from mer_jax.data.annotations import Row
 from mer_jax.data.sample import Exclusion, Sample, Scan
@@ -62,79 +66,76 @@ def _subject(row: Row) -> str:
   return f"sub{annotations.parse_subject(row, 'Subject'):02d}"
 
 
-def _row_key(row: Row) -> str:
-  """The row's 'casme2/subject/clip' for messages, even when cells are malformed."""
-  try:
-    subject = _subject(row)
-  except DataError:
-    subject = annotations.parse_text(row, "Subject") or "?"
-  return f"{DATASET}/{subject}/{annotations.parse_text(row, 'Filename') or '?'}"
-
-
-def _parse_objective(row: Row, field: str) -> int | None:
-  """An objective class 1-7 from an int-or-text cell; None when empty.
-
-  Raises:
-    DataError: the cell is neither empty nor a whole number 1-7.
-  """
-  value = row[field]
-  if annotations.is_missing(value):
-    return None
-  text = annotations.parse_text(row, field)
-  if not text.isdigit() or not 1 <= int(text) <= 7:
-    raise DataError(f"{row.where}: field {field!r} is {value!r}; expected an "
-                    "objective class 1-7")
-  return int(text)
-
-
-def _parse_apex(row: Row, key: str, onset: int, offset: int
-                ) -> tuple[int, str, Exclusion | None]:
-  """(apex, apex_source, repair note) under the 'annotated' policy.
-
-  A missing ('/'), non-numeric or out-of-range ApexFrame becomes the midpoint
-  frame, with a repaired Exclusion naming the file, row and cell.
-  """
-  try:
-    annotated = annotations.parse_frame(row, "ApexFrame", optional=True)
-  except DataError:
-    annotated = None  # '12a' is as unusable as '/'; the note shows the cell.
-  frame, source, note = apex_lib.resolve(key, onset, annotated, offset, "annotated")
-  if note is not None:
-    note = Exclusion(key, f"{row.where}, field 'ApexFrame' is {row['ApexFrame']!r}: "
-                          f"{note.reason}", repaired=True)
-  return frame, source, note
-
-
-def _parse_row(row: Row) -> tuple[Sample, Exclusion | None]:
-  """One coding row -> (Sample without frames, apex repair note or None).
-
-  Raises:
-    DataError: naming the file, row and field, for a malformed row.
-  """
-  key, subject = _row_key(row), _subject(row)
-  clip = annotations.parse_text(row, "Filename")
+def _parse_emotion(row: Row) -> str:
+  """The Estimated Emotion cell, lower case; DataError when empty or unknown."""
   emotion = annotations.parse_text(row, "Estimated Emotion").lower()
-  for field, text in (("Filename", clip), ("Estimated Emotion", emotion)):
-    if not text:
-      raise DataError(f"{row.where}: field {field!r} is empty")
+  if not emotion:
+    raise DataError(f"{row.where}: field 'Estimated Emotion' is empty; expected one of "
+                    f"{list(EMOTIONS)}")
   if emotion not in EMOTIONS:
     raise DataError(f"unknown label {emotion!r} in {row.where} (field 'Estimated "
                     f"Emotion'); expected one of {list(EMOTIONS)}; correct the "
                     "annotation file")
+  return emotion
+
+
+def _parse_row(row: Row, frames_dir: str) -> corpus.Entry:
+  """One coding row -> its Entry (frames in frames_dir/subXX/<clip>/).
+
+  Raises:
+    DataError: naming the file, row and field, for a malformed row.
+  """
+  subject = _subject(row)
+  clip = annotations.parse_text(row, "Filename")
+  if not clip:
+    raise DataError(f"{row.where}: field 'Filename' is empty; expected a clip name "
+                    "such as 'EP02_01f'")
+  emotion = _parse_emotion(row)
   onset = annotations.parse_frame(row, "OnsetFrame")
   offset = annotations.parse_frame(row, "OffsetFrame")
   if offset < onset:
     raise DataError(f"{row.where}: field 'OffsetFrame' is {offset}, before "
-                    f"'OnsetFrame' {onset}")
-  apex, source, note = _parse_apex(row, key, onset, offset)
+                    f"'OnsetFrame' {onset}; expected onset <= offset")
+  key = f"{DATASET}/{subject}/{clip}"
+  apex, source, note = corpus.annotated_apex(row, "ApexFrame", key, onset, offset)
   sample = Sample(dataset=DATASET, subject=subject, clip=clip, emotion=emotion,
                   onset=onset, apex=apex, offset=offset, apex_source=source,
                   action_units=annotations.parse_text(row, "Action Units"),
-                  objective_class=_parse_objective(row, CODING_OBJECTIVE_COLUMN))
-  return sample, note
+                  objective_class=annotations.parse_objective(row, CODING_OBJECTIVE_COLUMN))
+  return corpus.Entry(sample, row.where, os.path.join(frames_dir, subject, clip), note)
 
 
 # ---------------------------------------------------------------- files ---
+
+
+class Casme2(corpus.Corpus):
+  """CASME II: the coding sheet's rows, objective classes, frames from one folder.
+
+  Args:
+    coding: the coding sheet's rows (`read_sheet`).
+    frames_dir: the folder holding subXX/<clip>/ (None: the annotation only).
+    frames: the frames option, for `frame_source`.
+    classes: (subject, clip) -> objective class, overriding the coding file's.
+  """
+
+  title = "CASME II"
+
+  def __init__(self, coding: list[Row], frames_dir: str | None = None,
+               frames: str = "cropped", classes: dict | None = None):
+    self.coding, self.frames_dir = coding, frames_dir or ""
+    self.frame_source = FRAME_SOURCES[frames]
+    self.classes = classes or {}
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion]:
+    for row in self.coding:
+      try:
+        entry = _parse_row(row, self.frames_dir)
+      except DataError as e:
+        yield Exclusion(corpus.row_key(DATASET, row, "sub{:02d}"), str(e))
+        continue
+      s = entry.sample
+      cls = self.classes.get((s.subject, s.clip), s.objective_class)
+      yield dataclasses.replace(entry, sample=dataclasses.replace(s, objective_class=cls))
 
 
 def read_coding(path: str) -> tuple[list[Sample], list[Exclusion]]:
@@ -145,29 +146,22 @@ def read_coding(path: str) -> tuple[list[Sample], list[Exclusion]]:
 
   Returns:
     (samples sorted by subject then clip, with the apex resolved under the
-    'annotated' policy and no frame paths; exclusions in row order: rows left
-    out, and samples whose apex was repaired to the midpoint).
+    'annotated' policy and no frame paths; exclusions: the rows left out in
+    row order, then the samples whose apex was repaired to the midpoint).
 
   Raises:
     DataError: the file is missing or unreadable, or row 1 is not the header
       with CODING_COLUMNS.
   """
-  rows = annotations.read_sheet(path, sheet=0, required=CODING_COLUMNS)
-  samples, exclusions, seen = [], [], {}
-  for row in rows:
-    try:
-      sample, note = _parse_row(row)
-    except DataError as e:
-      exclusions.append(Exclusion(_row_key(row), str(e)))
-      continue
-    if sample.key in seen:
-      exclusions.append(Exclusion(sample.key, f"{row.where}: clip {sample.clip} of "
-                                              f"{sample.subject} repeats {seen[sample.key]}"))
-      continue
-    seen[sample.key] = row.where
-    samples.append(sample)
-    exclusions += [note] if note else []
-  return sorted(samples, key=lambda s: (s.subject, s.clip)), exclusions
+  entries, exclusions = corpus.parse_rows(Casme2(_read_sheet(path)))
+  notes = [e.apex_note for e in entries if e.apex_note is not None]
+  return sorted((e.sample for e in entries), key=lambda s: (s.subject, s.clip)), \
+      exclusions + notes
+
+
+def _read_sheet(path: str) -> list[Row]:
+  """The coding sheet's data rows (DataError for a missing file or column)."""
+  return annotations.read_sheet(path, sheet=0, required=CODING_COLUMNS)
 
 
 def read_objective_classes(path: str) -> dict[tuple[str, str], int]:
@@ -181,13 +175,13 @@ def read_objective_classes(path: str) -> dict[tuple[str, str], int]:
   """
   classes = {}
   for row in annotations.read_sheet(path, sheet=0, required=OBJECTIVE_COLUMNS):
-    value = _parse_objective(row, "Objective Class")
+    value = annotations.parse_objective(row, "Objective Class")
     if value is not None:
       classes[(_subject(row), annotations.parse_text(row, "Filename"))] = value
   return classes
 
 
-def _find_coding(root: str, coding: str | None) -> str:
+def find_annotation(root: str, coding: str | None = None) -> str:
   """The coding file under root (or `coding`), or a DataError saying what a root holds."""
   names = (coding,) if coding else CODING_FILES
   return layout.find_file(
@@ -255,20 +249,9 @@ def load(root: str, *, apex: str = "annotated", frames: str = "cropped",
   """
   _check_options(apex, frames)
   layout.check_root(root, DATASET)
-  coding_path = _find_coding(root, coding)
-  samples, exclusions = read_coding(coding_path)
-  if apex != "annotated":  # the only repairs so far are of the annotated apex
-    exclusions = [e for e in exclusions if not e.repaired]
-  if (objective_path := _find_objective(root)) is not None:
-    classes = read_objective_classes(objective_path)
-    samples = [dataclasses.replace(s, objective_class=classes.get(
-        (s.subject, s.clip), s.objective_class)) for s in samples]
+  coding_path = find_annotation(root, coding)
+  rows = _read_sheet(coding_path)
+  objective_path = _find_objective(root)
+  classes = read_objective_classes(objective_path) if objective_path else {}
   frames_dir = _find_frames(_frames_base(root, coding_path), frames)
-  kept = []
-  for sample in samples:
-    folder = os.path.join(frames_dir, sample.subject, sample.clip)
-    found, notes = layout.attach_frames(sample, folder, apex,
-                                        frame_source=FRAME_SOURCES[frames])
-    exclusions += notes
-    kept += [found] if found else []
-  return Scan(kept, exclusions)
+  return corpus.load(Casme2(rows, frames_dir, frames, classes), apex)

@@ -34,11 +34,12 @@ emotion = the category, one of CATEGORIES (another word excludes the row:
 'unknown label'). Frames are whole camera frames (frame_source 'uncropped').
 An unknown offset (0) with a known apex is set to the apex (as in public
 loaders) and reported as repaired; an unknown onset excludes the row; an
-unknown or non-numeric apex goes through the apex policy. As in the CASME II
-and SAMM adapters, a malformed micro row (a subject, video, onset or offset
-cell that does not parse, an offset before the onset, an unknown category)
-or a missing folder or frame is excluded, the reason naming the file, sheet,
-row and column; blank rows are skipped.
+unknown or non-numeric apex goes through the apex policy. As for every
+corpus (data/corpus.py, the one `load`), a malformed micro row (a subject,
+video, onset or offset cell that does not parse, an offset before the onset,
+an unknown category), a repeated clip, or a missing folder or frame is
+excluded, the reason naming the file, sheet, row and column; blank rows are
+skipped.
 
   scan = load('/data/CASME_sq')   # dataset 'casme_sq'
 """
@@ -49,10 +50,11 @@ import glob
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Iterator
 
 from mer_jax.data import annotations as ann
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
 from mer_jax.data import layout
 from mer_jax.data.sample import Exclusion
 from mer_jax.data.sample import Sample
@@ -70,7 +72,7 @@ _FOLDER_CODE = re.compile(r"s(\d+)", re.IGNORECASE)
 _SUFFIX = re.compile(r"(.+)_\d+")
 
 
-def find_code_file(root: str) -> str:
+def find_annotation(root: str) -> str:
   """The annotation workbook: a CODE_FILES name, else any *code_final*.xlsx."""
   try:
     return layout.find_file(root, CODE_FILES, what="CAS(ME)^2 annotation")
@@ -190,30 +192,19 @@ def _video_dir(subject_dir: str, code: str) -> tuple[str | None, str]:
   return os.path.join(subject_dir, found[0]), ""
 
 
-class _Context:
-  """What every row needs: the sheet-2/3 maps, the subject folders and the policy."""
-
-  def __init__(self, path: str, rawpic: str, policy: str):
-    self.subjects = _read_map(path, 1, "a subject number and its folder code "
-                              "('s15') ('naming rule1')", _subject_entry)
-    self.videos = _read_map(path, 2, "a video name ('anger1') and its 4-digit code "
-                            "('0401') ('naming rule2')", _video_entry)
-    self.folders = {n.lower(): os.path.join(rawpic, n) for n in os.listdir(rawpic)
-                    if os.path.isdir(os.path.join(rawpic, n))}
-    self.rawpic, self.policy = rawpic, policy
-
-  def locate(self, where: str, f: dict) -> tuple[str | None, str]:
-    """(the clip's video folder, '') or (None, why it cannot be found)."""
-    code = self.subjects.get(f["number"])
-    if code is None:
-      return None, f"{where}: subject {f['number']} is not in sheet 2 (naming rule1)"
-    match = _SUFFIX.fullmatch(f["video"])
-    base = match.group(1) if match else f["video"]
-    if base not in self.videos:
-      return None, f"{where}: video {base!r} is not in sheet 3 (naming rule2)"
-    if code.lower() not in self.folders:
-      return None, f"{where}: subject folder {self.rawpic}/{code} does not exist"
-    return _video_dir(self.folders[code.lower()], self.videos[base])
+def _locate(subjects: dict, videos: dict, folders: dict, rawpic: str, where: str,
+            f: dict) -> tuple[str | None, str]:
+  """(the clip's video folder, '') or (None, why it cannot be found)."""
+  code = subjects.get(f["number"])
+  if code is None:
+    return None, f"{where}: subject {f['number']} is not in sheet 2 (naming rule1)"
+  match = _SUFFIX.fullmatch(f["video"])
+  base = match.group(1) if match else f["video"]
+  if base not in videos:
+    return None, f"{where}: video {base!r} is not in sheet 3 (naming rule2)"
+  if code.lower() not in folders:
+    return None, f"{where}: subject folder {rawpic}/{code} does not exist"
+  return _video_dir(folders[code.lower()], videos[base])
 
 
 def _repair_range(key: str, where: str, f: dict) -> tuple[str, Exclusion | None]:
@@ -232,48 +223,62 @@ def _repair_range(key: str, where: str, f: dict) -> tuple[str, Exclusion | None]
   return "", note
 
 
-def _build(key: str, where: str, folder: str, f: dict, policy: str
-           ) -> tuple[Sample | None, list[Exclusion]]:
-  """The Sample of a located row with a valid range, or its exclusion."""
-  apex, source, repair = apex_lib.resolve(key, f["onset"], f["apex"], f["offset"],
-                                          "annotated")
-  if repair is not None:
-    repair = Exclusion(key, f"{where}, column D (apex): {repair.reason}", repaired=True)
-  sample = Sample(dataset=DATASET, subject=os.path.basename(os.path.dirname(folder)),
-                  clip=f["video"], emotion=f["emotion"], onset=f["onset"], apex=apex,
-                  offset=f["offset"], apex_source=source, action_units=f["action_units"])
-  # The long-video folder always holds frames outside onset..offset: no note for that.
-  found, notes = layout.attach_frames(sample, folder, policy, frame_source="uncropped",
-                                      note_extra=False)
-  if found is not None and policy == "annotated" and repair is not None:
-    notes.append(repair)
-  return found, notes
+def _check_category(where: str, emotion: str) -> str:
+  """Why the emotion category (column G) is unusable, or ''."""
+  if not emotion:
+    return f"{where}: the emotion category (column G) is empty"
+  if emotion not in CATEGORIES:
+    return (f"unknown label {emotion!r} in {where} (column G, emotion category); "
+            f"expected one of {list(CATEGORIES)}; correct the annotation file")
+  return ""
 
 
-def _row_sample(row: ann.Row, ctx: _Context) -> tuple[Sample | None, list[Exclusion]]:
-  """One sheet-1 row -> (Sample or None, exclusions and repair notes)."""
-  if not _is_micro(row):
-    return None, []
-  try:
-    f = _micro_fields(row)
-  except DataError as e:
-    return None, [Exclusion(_row_key(row), str(e))]
-  folder, why = ctx.locate(row.where, f)
-  subject = (os.path.basename(os.path.dirname(folder)) if folder
-             else ctx.subjects.get(f["number"], str(f["number"])))
-  key = f"{DATASET}/{subject}/{f['video']}"
-  range_note = None
-  if not why and not f["emotion"]:
-    why = f"{row.where}: the emotion category (column G) is empty"
-  if not why and f["emotion"] not in CATEGORIES:
-    why = (f"unknown label {f['emotion']!r} in {row.where} (column G, emotion category); "
-           f"expected one of {list(CATEGORIES)}; correct the annotation file")
-  if not why:
-    why, range_note = _repair_range(key, row.where, f)
-  if why:
-    return None, [Exclusion(key, why)]
-  sample, notes = _build(key, row.where, folder, f, ctx.policy)
-  return sample, ([range_note] if range_note and sample else []) + notes
+class CasmeSq(corpus.Corpus):
+  """CAS(ME)^2: the micro rows of sheet 1, frames cut from the long videos of rawpic/."""
+
+  title = "CAS(ME)^2"
+  clip_field = "B"  # the video name
+  note_extra = False  # a long-video folder always holds frames outside onset..offset
+
+  def __init__(self, path: str, rawpic: str):
+    self.subjects = _read_map(path, 1, "a subject number and its folder code "
+                              "('s15') ('naming rule1')", _subject_entry)
+    self.videos = _read_map(path, 2, "a video name ('anger1') and its 4-digit code "
+                            "('0401') ('naming rule2')", _video_entry)
+    self.folders = {n.lower(): os.path.join(rawpic, n) for n in os.listdir(rawpic)
+                    if os.path.isdir(os.path.join(rawpic, n))}
+    self.path, self.rawpic = path, rawpic
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion | None]:
+    for row in _read(self.path, 0, f"the expressions ({SHEET1})"):
+      yield self._row(row)
+
+  def _row(self, row: ann.Row) -> corpus.Entry | Exclusion | None:
+    """One sheet-1 row -> its Entry, its Exclusion, or None for a macro row."""
+    if not _is_micro(row):
+      return None
+    try:
+      f = _micro_fields(row)
+    except DataError as e:
+      return Exclusion(_row_key(row), str(e))
+    folder, why = _locate(self.subjects, self.videos, self.folders, self.rawpic,
+                          row.where, f)
+    subject = (os.path.basename(os.path.dirname(folder)) if folder
+               else self.subjects.get(f["number"], str(f["number"])))
+    key = f"{DATASET}/{subject}/{f['video']}"
+    why = why or _check_category(row.where, f["emotion"])
+    range_note = None
+    if not why:
+      why, range_note = _repair_range(key, row.where, f)
+    if why:
+      return Exclusion(key, why)
+    apex, source, apex_note = corpus.repair_apex(f"{row.where}, column D (apex)", key,
+                                                 f["onset"], f["apex"], f["offset"])
+    sample = Sample(dataset=DATASET, subject=subject, clip=f["video"], emotion=f["emotion"],
+                    onset=f["onset"], apex=apex, offset=f["offset"], apex_source=source,
+                    action_units=f["action_units"])
+    return corpus.Entry(sample, row.where, folder, apex_note,
+                        (range_note,) if range_note else ())
 
 
 def load(root: str, *, apex: str = "annotated") -> Scan:
@@ -296,16 +301,4 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
   layout.check_root(root, DATASET)
   rawpic = layout.find_dir(root, ["rawpic"], what="CAS(ME)^2 frames (expected "
                            "<root>/rawpic/s15/15_0101disgustingteeth/img1.jpg ...)")
-  path = find_code_file(root)
-  ctx = _Context(path, rawpic, apex)
-  scan, seen = Scan([], []), set()
-  for row in _read(path, 0, f"the expressions ({SHEET1})"):
-    sample, notes = _row_sample(row, ctx)
-    if sample is not None and sample.key in seen:
-      sample, notes = None, [Exclusion(sample.key, f"{row.where}: the clip repeats")]
-    if sample is not None:
-      seen.add(sample.key)
-      scan.samples.append(sample)
-    scan.exclusions += notes
-  scan.samples.sort(key=lambda s: (s.subject, s.clip))
-  return scan
+  return corpus.load(CasmeSq(find_annotation(root), rawpic), apex)

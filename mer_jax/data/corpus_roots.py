@@ -17,7 +17,7 @@ A dataset's root comes from the first of these that names it:
 
 `fill_config_roots` writes what it found into the config, so the run's
 config.json records the folders a run read; `found_roots` lists the file's
-and the data home's corpora for `python -m mer_jax.data.inspect` without
+and the data home's corpora for `python -m mer_jax.inspect` without
 arguments.
 """
 
@@ -29,36 +29,17 @@ import tomllib
 from typing import Any, Iterable, MutableMapping
 
 from mer_jax.data import datasets, layout
+from mer_jax.data.root_settings import (DATA_HOME_ENV, DISTRIBUTED_NAMES, USER_FILE_ENV,
+                                         how_to_set, user_file)
 from mer_jax.errors import ConfigError
 
-DATA_HOME_ENV = "MER_JAX_DATA"
-USER_FILE_ENV = "MER_JAX_DATASETS_FILE"
-
-# Dataset -> the top-level folder names its corpus is distributed (or commonly unpacked) under.
-DISTRIBUTED_NAMES: dict[str, tuple[str, ...]] = {
-    "casme": ("CASME", "CASME1", "CASME_I", "CASMEI"),
-    "casme2": ("CASME2", "CASME_II", "CASMEII", "CASME_2"),
-    "samm": ("SAMM",),
-    "smic": ("SMIC",),
-    "smic_vis": ("SMIC",),
-    "smic_nir": ("SMIC",),
-    "casme_sq": ("CAS(ME)^2", "CAS(ME)2", "CASME^2", "CASME_sq", "CASME2_long"),
-}
-
+__all__ = ["DATA_HOME_ENV", "DISTRIBUTED_NAMES", "USER_FILE_ENV", "how_to_set", "user_file"]
 
 @dataclasses.dataclass(frozen=True)
 class FoundRoot:
   """A dataset's folder and where the setting came from ('config', the file, $MER_JAX_DATA)."""
   path: str
   source: str
-
-
-def user_file() -> str:
-  """The path of the user's datasets file (it need not exist)."""
-  if path := os.environ.get(USER_FILE_ENV):
-    return os.path.expanduser(path)
-  config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-  return os.path.join(config_home, "mer_jax", "datasets.toml")
 
 
 def read_user_file(path: str) -> dict[str, str]:
@@ -155,10 +136,3 @@ def found_roots() -> dict[str, FoundRoot]:
 def describe(found: dict[str, FoundRoot]) -> str:
   """One line per dataset: 'casme2: /data/CASME2 (from $MER_JAX_DATA)'."""
   return "\n".join(f"{name}: {root.path} (from {root.source})" for name, root in found.items())
-
-
-def how_to_set(name: str) -> str:
-  """The ways to give dataset `name` a root, for an error message."""
-  return (f"set --config.data.roots.{name}=/path/to/it, add the line {name} = "
-          f"\"/path/to/it\" to {user_file()}, or set ${DATA_HOME_ENV} to the folder that holds "
-          f"{DISTRIBUTED_NAMES[name][0]}/")

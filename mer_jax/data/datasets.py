@@ -75,7 +75,7 @@ def default_data_config() -> dict[str, Any]:
           # allow_missing a run with fewer clips goes on and says 'N of M clips'.
           "manifest": "",
           "allow_missing": False,
-          # The built-in dataset the :demo variants use (data/synthetic.py).
+          # The built-in dataset the :demo variants use (data/synthetic/).
           "synthetic": dict(num_subjects=12, clips_per_subject=15, image_size=64,
                             difficulty=1.0, jitter_px=0.3, flicker=0.02, noise_std=2.0,
                             seed=0)}

@@ -19,6 +19,7 @@ import os
 from typing import Sequence
 
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import root_settings
 from mer_jax.data.sample import Exclusion, FRAME_SOURCES, Sample
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
@@ -27,8 +28,7 @@ from mer_jax.preprocess import frames as frames_lib
 def check_root(root: str, dataset: str) -> str:
   """Returns `root` if it is an existing folder, else raises DataError."""
   if not root:
-    from mer_jax.data import corpus_roots  # pylint: disable=g-import-not-at-top (it imports this)
-    how = (corpus_roots.how_to_set(dataset) if dataset in corpus_roots.DISTRIBUTED_NAMES
+    how = (root_settings.how_to_set(dataset) if dataset in root_settings.DISTRIBUTED_NAMES
            else f"set --config.data.roots.{dataset}=/path/to/it")
     raise DataError(f"no root folder for dataset {dataset!r}; {how} (or try a config's "
                     "':demo' variant, which runs on the built-in data)")

@@ -131,6 +131,6 @@ def check(manifest_name: str, samples: Sequence[Sample], candidates: Sequence[Ex
   raise DataError(
       f"config.data.manifest={manifest.name!r} ({manifest.title}) has "
       f"{manifest.clips} clips of {manifest.subjects} subjects, but this run has "
-      f"{describe(cov)}; {why}. Fix the data (python -m mer_jax.data.inspect lists every "
+      f"{describe(cov)}; {why}. Fix the data (python -m mer_jax.inspect lists every "
       "reason), or set --config.data.allow_missing=True to run on what there is (every "
       "report then says so)")

@@ -33,7 +33,8 @@ from mer_jax.data import datasets
 from mer_jax.data import faces
 from mer_jax.data import labels as labels_lib
 from mer_jax.data import manifests
-from mer_jax.data import native, synthetic
+from mer_jax.data import synthetic
+from mer_jax.data.synthetic import native
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import recipes

@@ -14,7 +14,9 @@ citation notes, symbol key), row 14 is the header, data starts on row 15.
 `Subject` is text ('006') in the distributed file and an int (6) in re-saved
 copies; both give `Sample.subject` '006', the folder name. One public copy has
 two apexes outside onset..offset (028_4_1, 032_3_1): with apex='annotated'
-they become the midpoint and are listed as repaired, naming the row.
+they become the midpoint and are listed as repaired, naming the row. Rows
+go through the one corpus load (data/corpus.py): a malformed or repeated row
+is excluded, naming the file, row and field.
 
   scan = samm.load('/data/samm')                  # Scan(samples, exclusions)
   samples, exclusions = samm.read_codes(xlsx)     # the annotation only, no frames
@@ -22,12 +24,13 @@ they become the midpoint and are listed as repaired, naming the row.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
+from typing import Iterator
 
 from mer_jax.data import annotations
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
 from mer_jax.data import layout
 from mer_jax.data.annotations import Row
 from mer_jax.data.sample import Exclusion, Sample, Scan
@@ -53,12 +56,26 @@ EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "sur
 _SUBJECT_DIR = re.compile(r"^\d{3}$")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Code:
-  """One valid row: its sample (apex resolved as 'annotated') and the apex repair."""
+class Samm(corpus.Corpus):
+  """SAMM: the codes file's rows, frames from <frames_dir>/<subject>/<clip>/.
 
-  sample: Sample
-  apex_note: Exclusion | None
+  Args:
+    codes: the codes sheet's data rows (`_read_sheet`).
+    frames_dir: the folder holding the subject folders ('' for the annotation only).
+  """
+
+  title = "SAMM"
+  frame_source = "uncropped"  # SAMM has no official face crops
+
+  def __init__(self, codes: list[Row], frames_dir: str = ""):
+    self.codes, self.frames_dir = codes, frames_dir
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion]:
+    for row in self.codes:
+      try:
+        yield _parse_row(row, self.frames_dir)
+      except DataError as e:
+        yield Exclusion(corpus.row_key(DATASET, row, "{:03d}"), str(e))
 
 
 def read_codes(path: str) -> tuple[list[Sample], list[Exclusion]]:
@@ -78,9 +95,9 @@ def read_codes(path: str) -> tuple[list[Sample], list[Exclusion]]:
   Raises:
     DataError: the file, the sheet or the header on row 14 is missing.
   """
-  codes, exclusions = _read(path)
-  notes = [c.apex_note for c in codes if c.apex_note is not None]
-  return [c.sample for c in codes], exclusions + notes
+  entries, exclusions = corpus.parse_rows(Samm(_read_sheet(path)))
+  notes = [e.apex_note for e in entries if e.apex_note is not None]
+  return [e.sample for e in entries], exclusions + notes
 
 
 def load(root: str, *, apex: str = "annotated") -> Scan:
@@ -102,23 +119,11 @@ def load(root: str, *, apex: str = "annotated") -> Scan:
   """
   apex_lib.check_policy(apex)
   layout.check_root(root, DATASET)
-  codes_path, frames_dir = find_codes(root), find_frames_dir(root)
-  codes, exclusions = _read(codes_path)
-  samples = []
-  for code in codes:
-    s = code.sample
-    sample, notes = layout.attach_frames(s, os.path.join(frames_dir, s.subject, s.clip), apex,
-                                         frame_source="uncropped")
-    exclusions.extend(notes)
-    if sample is not None and apex == "annotated" and code.apex_note is not None:
-      exclusions.append(code.apex_note)  # The repair matters only for the annotated apex.
-    if sample is not None:
-      samples.append(sample)
-  samples.sort(key=lambda s: (s.subject, s.clip))
-  return Scan(samples, exclusions)
+  codes_path, frames_dir = find_annotation(root), find_frames_dir(root)
+  return corpus.load(Samm(_read_sheet(codes_path), frames_dir), apex)
 
 
-def find_codes(root: str) -> str:
+def find_annotation(root: str) -> str:
   """The codes spreadsheet under `root` (or under root/SAMM), else DataError."""
   candidates = CODES_FILES + tuple(f"SAMM/{name}" for name in CODES_FILES)
   return layout.find_file(
@@ -145,24 +150,13 @@ def find_frames_dir(root: str) -> str:
 # --------------------------------------------------------------- the codes ---
 
 
-def _read(path: str) -> tuple[list[_Code], list[Exclusion]]:
-  """The valid rows of the codes file, and an Exclusion for every invalid one."""
-  rows = annotations.read_sheet(path, sheet=SHEET, header_row=HEADER_ROW,
-                                required=REQUIRED)
-  codes, exclusions, seen = [], [], {}
-  for row in rows:
-    try:
-      code = _parse_row(row)
-      _check_unique(row, code.sample, seen)
-    except DataError as e:
-      exclusions.append(Exclusion(_row_key(row), str(e)))
-      continue
-    codes.append(code)
-  return codes, exclusions
+def _read_sheet(path: str) -> list[Row]:
+  """The data rows of the codes file (DataError for a missing sheet or header)."""
+  return annotations.read_sheet(path, sheet=SHEET, header_row=HEADER_ROW, required=REQUIRED)
 
 
-def _parse_row(row: Row) -> _Code:
-  """One data row -> its sample with the apex resolved under 'annotated'."""
+def _parse_row(row: Row, frames_dir: str) -> corpus.Entry:
+  """One data row -> its Entry with the apex resolved under 'annotated'."""
   subject = f"{annotations.parse_subject(row, 'Subject'):03d}"
   clip = annotations.parse_text(row, "Filename")
   if not clip:
@@ -172,23 +166,14 @@ def _parse_row(row: Row) -> _Code:
   offset = annotations.parse_frame(row, "Offset Frame")
   if offset < onset:
     raise DataError(f"{row.where}: field 'Offset Frame' is {offset}, before "
-                    f"'Onset Frame' {onset}")
+                    f"'Onset Frame' {onset}; expected onset <= offset")
   key = f"{DATASET}/{subject}/{clip}"
-  apex, source, note = apex_lib.resolve(key, onset, _parse_apex(row), offset, "annotated")
-  if note is not None:
-    note = Exclusion(key, f"{row.where}, field 'Apex Frame' ({row['Apex Frame']!r}): "
-                          f"{note.reason}", repaired=True)
+  apex, source, note = corpus.annotated_apex(
+      row, "Apex Frame", key, onset, offset,
+      where=f"{row.where}, field 'Apex Frame' ({row['Apex Frame']!r})")
   sample = Sample(dataset=DATASET, subject=subject, clip=clip, onset=onset, apex=apex,
                   offset=offset, apex_source=source, **_parse_labels(row))
-  return _Code(sample, note)
-
-
-def _parse_apex(row: Row) -> int | None:
-  """The annotated apex, or None when empty or not a frame number (then repaired)."""
-  try:
-    return annotations.parse_frame(row, "Apex Frame", optional=True)
-  except DataError:
-    return None
+  return corpus.Entry(sample, row.where, os.path.join(frames_dir, subject, clip), note)
 
 
 def _parse_labels(row: Row) -> dict:
@@ -204,33 +189,4 @@ def _parse_labels(row: Row) -> dict:
                     "other/others (any case); correct the annotation file")
   return dict(emotion=emotion,
               action_units=annotations.parse_text(row, "Action Units"),
-              objective_class=_parse_class(row))
-
-
-def _parse_class(row: Row) -> int | None:
-  """The objective class 1-7 (int or text cell), None when empty."""
-  value = row["Objective Classes"]
-  if annotations.is_missing(value):
-    return None
-  text = annotations.parse_text(row, "Objective Classes")
-  if not text.isdigit() or not 1 <= int(text) <= 7:
-    raise DataError(f"{row.where}: field 'Objective Classes' is {value!r}; expected "
-                    "an objective class 1-7")
-  return int(text)
-
-
-def _check_unique(row: Row, sample: Sample, seen: dict[str, str]) -> None:
-  """Raises DataError when the sample's Filename was on an earlier row."""
-  if sample.key in seen:
-    raise DataError(f"{row.where}: field 'Filename' {sample.clip!r} repeats "
-                    f"{seen[sample.key]}")
-  seen[sample.key] = row.where
-
-
-def _row_key(row: Row) -> str:
-  """'samm/<subject>/<clip>' of a row, as far as its cells allow."""
-  try:
-    subject = f"{annotations.parse_subject(row, 'Subject'):03d}"
-  except DataError:
-    subject = annotations.parse_text(row, "Subject") or "?"
-  return f"{DATASET}/{subject}/{annotations.parse_text(row, 'Filename') or '?'}"
+              objective_class=annotations.parse_objective(row, "Objective Classes"))

@@ -30,6 +30,8 @@ frames).
   every clip gets the midpoint, and the Scan holds ONE repaired note for the
   whole dataset (key '<dataset>/*/*') instead of one per clip. Other policies
   ('midpoint', 'frame_difference', ...) apply as usual (data/apex.py).
+- Each clip folder is a row of the one corpus load (data/corpus.py): a clip
+  folder name that repeats under another emotion folder is excluded once.
 - VIS and NIR are assumed to use the same tree and naming as HS; their frame
   names are unverified but any numbered image file is accepted.
 
@@ -41,8 +43,10 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Iterator
 
 from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
 from mer_jax.data import layout
 from mer_jax.data.sample import Exclusion
 from mer_jax.data.sample import Sample
@@ -140,42 +144,51 @@ def _frame_range(key: str, folder: str) -> tuple[int, int] | Exclusion:
   return frames_lib.frame_number(files[0]), frames_lib.frame_number(files[-1])
 
 
-def _load_clip(dataset: str, subject: str, emotion: str, folder: str, policy: str,
-               frame_source: str) -> tuple[Sample | None, list[Exclusion]]:
-  """One clip folder -> (Sample or None, its exclusion or repair notes).
+def _clip_entry(dataset: str, subject: str, emotion: str, folder: str
+                ) -> corpus.Entry | Exclusion:
+  """One clip folder -> its Entry, or its Exclusion (unknown emotion, no frames).
 
-  The clip is already onset..offset; a gap in its frame numbers leaves it out.
-  SMIC annotates no apex, so 'annotated' means the midpoint here.
+  The clip is already onset..offset; SMIC annotates no apex, so the apex is
+  the midpoint (under 'annotated' too).
   """
   clip = os.path.basename(folder)
   key = f"{dataset}/{subject}/{clip}"
   if emotion not in EMOTIONS:
     parent = os.path.dirname(folder)
-    return None, [Exclusion(key, f"emotion folder {parent} is not one of {list(EMOTIONS)}")]
+    return Exclusion(key, f"emotion folder {parent} is not one of {list(EMOTIONS)}")
   found = _frame_range(key, folder)
   if isinstance(found, Exclusion):
-    return None, [found]
+    return found
   onset, offset = found
   sample = Sample(dataset=dataset, subject=subject, clip=clip, emotion=emotion,
                   onset=onset, apex=apex_lib.midpoint(onset, offset), offset=offset,
                   apex_source="midpoint")
-  return layout.attach_frames(sample, folder, policy, frame_source=frame_source)
+  return corpus.Entry(sample, folder, folder)
 
 
-def _load_subject(dataset: str, subject: str, folder: str, policy: str,
-                  frame_source: str) -> Scan:
-  """The clips under <subject>/micro/<emotion>/; non_micro is never read."""
-  micro = os.path.join(folder, "micro")
-  scan = Scan([], [])
-  for emotion_dir in _subdirs(micro):
-    for clip in _subdirs(os.path.join(micro, emotion_dir)):
-      sample, notes = _load_clip(dataset, subject, emotion_dir.lower(),
-                                 os.path.join(micro, emotion_dir, clip), policy,
-                                 frame_source)
-      scan.samples += [sample] if sample else []
-      scan.exclusions += notes
-  scan.samples.sort(key=lambda s: s.clip)
-  return scan
+class Smic(corpus.Corpus):
+  """One SMIC subset: a row per clip folder <subject>/micro/<emotion>/<clip>/."""
+
+  title = "SMIC"
+  clip_field = "clip folder"
+  annotates_apex = False
+
+  def __init__(self, dataset: str, subset_dir: str, tree: str):
+    self.dataset, self.subset_dir = dataset, subset_dir
+    self.frame_source = FRAME_SOURCES[tree]
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion]:
+    """The clips under <subject>/micro/<emotion>/; non_micro is never read."""
+    for subject, folder in _subject_dirs(self.subset_dir):
+      micro = os.path.join(folder, "micro")
+      for emotion_dir in _subdirs(micro):
+        for clip in _subdirs(os.path.join(micro, emotion_dir)):
+          yield _clip_entry(self.dataset, subject, emotion_dir.lower(),
+                            os.path.join(micro, emotion_dir, clip))
+
+  def sort_key(self, sample: Sample) -> tuple[int, str]:
+    """By subject number (s2 before s10), then clip."""
+    return int(_SUBJECT.fullmatch(sample.subject).group(1)), sample.clip
 
 
 def load(root: str, *, apex: str = "annotated", subset: str = "hs",
@@ -204,14 +217,4 @@ def load(root: str, *, apex: str = "annotated", subset: str = "hs",
   subset, frames = _check_options(apex, subset, frames)
   dataset = DATASET_NAMES[subset]
   subset_dir, tree = _subset_dir(layout.check_root(root, dataset), subset, frames)
-  policy = "midpoint" if apex == "annotated" else apex
-  scan = Scan([], [])
-  for subject, folder in _subject_dirs(subset_dir):
-    part = _load_subject(dataset, subject, folder, policy, FRAME_SOURCES[tree])
-    scan.samples += part.samples
-    scan.exclusions += part.exclusions
-  if apex == "annotated" and scan.samples:
-    scan.exclusions.append(Exclusion(
-        f"{dataset}/*/*", "SMIC has no apex annotation; apex='annotated' uses the "
-        f"midpoint frame of every clip ({len(scan.samples)} clips)", repaired=True))
-  return scan
+  return corpus.load(Smic(dataset, subset_dir, tree), apex)

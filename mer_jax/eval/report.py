@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from typing import Any, Mapping, Sequence
 
 from matplotlib import colormaps
@@ -19,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 import numpy as np
 
+from mer_jax.atomic_write import write_atomic
 from mer_jax.data.sample import Sample
 from mer_jax.eval import compare, metrics
 from mer_jax.eval import paper_table as paper_table_lib
@@ -248,24 +248,6 @@ def format_confusion(confusion: Sequence[Sequence[int]],
   for name, row in zip(class_names, confusion):
     lines.append(f"| {name} | " + " | ".join(str(int(c)) for c in row) + " |")
   return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: str, data: bytes) -> None:
-  """Writes via a temp file in the same dir, then renames over `path`."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                             suffix=".tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-      f.flush()
-      os.fsync(f.fileno())  # the rename must never expose unwritten bytes
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be shared
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
 
 
 def _save_figure(fig: Figure, path: str) -> None:

@@ -22,6 +22,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "vgg16": vgg.VGG16,
     "mer_rcnn": rcn.MerRcnn,
     "atnet": atnet.ATNet,
+    "atnet_spatial_classifier": atnet.SpatialClassifier,  # ATNet's pre-training stage
     "resnet10_cvgj": resnet.ResNet10Cvgj,
     "resnet18": resnet.ResNet18,
     "r3d_18": resnet3d.R3D18,

@@ -59,7 +59,7 @@ def _read_rgb(path: str) -> np.ndarray:
   """Reads one frame as uint8 RGB [H, W, 3], or raises DataError naming it.
 
   A missing, empty (0-byte), truncated (JPEG without its end marker) or
-  undecodable file is a DataError; data/inspect.py checks every frame with it.
+  undecodable file is a DataError; mer_jax/inspect.py checks every frame with it.
   """
   if not os.path.isfile(path):
     raise DataError(f"{path}: frame file does not exist")

@@ -25,7 +25,7 @@ import math
 import numbers
 from typing import Any, Callable, Mapping, NamedTuple
 
-from mer_jax.baselines import hoof, lbp_top
+from mer_jax.preprocess.descriptors import hoof, lbp_top
 from mer_jax.errors import ConfigError
 
 FACES = ("none", "haar", "dlib")           # recipes.check_face_method, data/faces.py

@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 import cv2
 import numpy as np
 
-from mer_jax.baselines import hoof, lbp_top
+from mer_jax.preprocess.descriptors import hoof, lbp_top
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import adm, evm, flow, jitter, recipe_fields, strain, tim
 from mer_jax.preprocess import face as face_lib
@@ -355,7 +355,7 @@ def _descriptor(compute, recipe: Mapping) -> dict[str, np.ndarray]:
 def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
                      face: FaceBox | None = None, apex_annotated: bool = True
                      ) -> dict[str, np.ndarray]:
-  """LBP-TOP of the descriptor clip (`descriptor_clip`; baselines/lbp_top.py).
+  """LBP-TOP of the descriptor clip (`descriptor_clip`; preprocess/descriptors/lbp_top.py).
 
   Recipe fields besides the clip's: radii (R_XY, R_XT, R_YT), points (P),
   grid (blocks per side, or (rows, cols)), mapping ('nri_uniform': the
@@ -370,7 +370,7 @@ def lbp_top_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None
 def hoof_features(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,
                   face: FaceBox | None = None, apex_annotated: bool = True
                   ) -> dict[str, np.ndarray]:
-  """HOOF of the flows between successive frames of the descriptor clip (baselines/hoof.py).
+  """HOOF of the flows between successive frames of the descriptor clip (preprocess/descriptors/hoof.py).
 
   Recipe fields besides the clip's: bins (N), grid, binning ('full' or
   'mirror'), flow ('tvl1' or 'opencv_tvl1', as ATNet's recipe).

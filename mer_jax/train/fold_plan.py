@@ -1,4 +1,4 @@
-"""Turns protocol folds into the padded index arrays the fold-parallel engine uses.
+"""Turns protocol folds into the padded index arrays the fold functions (fold_fns.py) use.
 
 Every fold gets train / monitor / test index sets. All folds of a run are
 padded to the same lengths (the largest over ALL folds), so every fold group

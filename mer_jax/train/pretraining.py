@@ -27,8 +27,11 @@ Oulu-CASIA; lr 1e-4) before fine-tuning it on the micro-expressions.
   num_epochs, batch_size, optim, schedule, augment: as the main sections
               (the stage trains for its fixed number of epochs).
 
-The stage starts from `config.pretrained`'s import, trains on one device
-with the fold engine's checkpoints (a killed stage resumes), and what it
+This module defines the stage (its data, network and one-fold plan:
+`prepare`; its summary and what it learnt: `write_summary`, `learnt`); the
+training loop runs it (train/loop.py, `pretrain`). It starts from
+`config.pretrained`'s import, trains on one device with the loop's group
+checkpoints (a killed stage resumes), and what it
 learnt (weights and batch statistics) replaces the import as the start of
 every fold. Everything is kept in `<workdir>/pretrain/` (a sweep shares one
 directory among its runs); `summary.json` there marks the stage done.
@@ -39,26 +42,20 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Mapping
+from typing import Any, NamedTuple
 
 from absl import logging
 import ml_collections
 import numpy as np
 
 from mer_jax import models, multihost
-from mer_jax.data import image_folder, pipeline, synthetic, video_folder
-from mer_jax.data import labels as labels_lib
-from mer_jax.data.sample import Sample
+from mer_jax.atomic_write import write_atomic
+from mer_jax.data import pretrain_sources
 from mer_jax.data.protocols import Fold
 from mer_jax.errors import ConfigError
-from mer_jax.eval import metrics
-from mer_jax.eval.report import write_atomic
-from mer_jax.models import atnet
-from mer_jax.preprocess import recipes
-from mer_jax.train import augmentation, checkpoint, optim, pretrained, sharding
-from mer_jax.train.engine import FoldEngine
+from mer_jax.train import augmentation, checkpoint, fold_fns, pretrained
 from mer_jax.train.fold_plan import FoldPlan, round_up
-from mer_jax.train.group import GroupRunner
+from mer_jax.train.outcomes import FoldOutcome
 
 SOURCES = ("", "folder", "synthetic")
 STAGES = ("spatial", "model")
@@ -88,91 +85,38 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         "--config.pretrain.source='' to skip the stage")
 
 
-def run(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
-        directory: str) -> pretrained.Variables | None:
-  """What the stage learnt (`imported` unchanged without a stage).
+def learnt(config: ml_collections.ConfigDict, directory: str) -> pretrained.Variables:
+  """What the finished stage in `directory` learnt; prints its summary line (process 0).
 
   Stage 'spatial': the backbone's variables (its `spatial` subtree); stage
   'model': the whole network's. `config.pretrain.into` says where they go.
   """
-  if not enabled(config):
-    return imported
-  check_config(config)
-  os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, SUMMARY)
-  if not os.path.exists(path):
-    summary = train(config, imported, directory)
-    if multihost.is_primary():
-      write_atomic(path, json.dumps(summary, indent=2).encode("utf-8"))
-    multihost.sync("pre-training: summary written")
-  with open(path) as f:
+  with open(os.path.join(directory, SUMMARY)) as f:
     summary = json.load(f)
   unit = "clips" if config.pretrain.get("stage", "spatial") == "model" else "images"
   if multihost.is_primary():
-      print(f"pre-training ({config.pretrain.source}): {summary['n_train']} {unit} of classes "
+    print(f"pre-training ({config.pretrain.source}): {summary['n_train']} {unit} of classes "
           f"{summary['class_names']}, accuracy on {summary['n_held_out']} held-out {unit} "
-          f"{summary['held_out_accuracy']:.4f} ({path})", flush=True)
+          f"{summary['held_out_accuracy']:.4f} ({os.path.join(directory, SUMMARY)})",
+          flush=True)
   found = checkpoint.restore_selected_params(checkpoint.group_dir(directory, [0]), 0)
   if config.pretrain.get("stage", "spatial") == "model":
     return found
   return {"params": found["params"]["spatial"], "batch_stats": found["batch_stats"]["spatial"]}
 
 
-def load_images(cfg: Mapping) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-  """(grey images uint8 [N, S, S, 1], labels [N], class names) of `config.pretrain`."""
-  size = cfg["image_size"]
-  if cfg["source"] == "folder":
-    found = image_folder.load(cfg["folder"], image_size=size, grayscale=True,
-                              face=cfg["face"], classes=tuple(cfg["classes"]) or None)
-    for e in found.excluded:
-      logging.warning("pre-training image left out: %s: %s", e.key, e.reason)
-    return found.images, found.labels, tuple(found.class_names)
-  spec = synthetic.SyntheticSpec(**dict(cfg["synthetic"]))
-  data = synthetic.generate(spec)
-  scheme = labels_lib.get_scheme("three_class")
-  kept, _, _ = labels_lib.apply_scheme(data.samples, scheme)
-  index = {s.key: i for i, s in enumerate(data.samples)}
-  images = [recipes.resize(recipes.to_gray(data.videos[index[s.key]][s.apex - s.onset][None]),
-                           size)[0] for s in kept]
-  labels = np.asarray([scheme.label(s) for s in kept], np.int32)
-  return np.stack(images), labels, scheme.class_names
-
-
-def load_clips(config: ml_collections.ConfigDict
-               ) -> tuple[dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
-  """(the recipe's inputs [N, ...], labels [N], class names) of the stage-'model' clips."""
-  cfg = config.pretrain
-  if cfg.source == "folder":
-    clips, names = video_folder.load(cfg.folder, tuple(cfg.classes) or None)
-    samples = [Sample(dataset="pretrain", subject=os.path.dirname(c.name) or c.name,
-                      clip=c.name, emotion=names[c.label], onset=0,
-                      apex=len(c.frame_paths) - 1, offset=len(c.frame_paths) - 1,
-                      apex_source="annotated", frame_paths=c.frame_paths) for c in clips]
-    label_of = {s.key: c.label for s, c in zip(samples, clips)}
-    read = pipeline.read_from_disk
-  else:
-    data = synthetic.generate(synthetic.SyntheticSpec(**cfg.synthetic.to_dict()))
-    scheme = labels_lib.get_scheme("three_class")
-    samples, _, _ = labels_lib.apply_scheme(data.samples, scheme)
-    names, label_of = scheme.class_names, {s.key: scheme.label(s) for s in samples}
-    videos = {s.key: v for s, v in zip(data.samples, data.videos)}
-    read = lambda s: videos[s.key]  # noqa: E731
-  kept, inputs, excluded = pipeline.preprocess(samples, read, config.data.recipe.to_dict())
-  for e in excluded:
-    logging.warning("pre-training clip left out: %s: %s", e.key, e.reason)
-  return inputs, np.asarray([label_of[s.key] for s in kept], np.int32), tuple(names)
-
-
 def stage_data(config: ml_collections.ConfigDict
                ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, tuple[str, ...]]:
   """(model, stored inputs, labels, class names) of the stage `config.pretrain.stage`."""
   if config.pretrain.get("stage", "spatial") == "model":
-    inputs, labels, names = load_clips(config)
+    inputs, labels, names = pretrain_sources.load_clips(config.pretrain.to_dict(),
+                                                        config.data.recipe.to_dict())
     model = models.get(config.model_name, num_classes=len(names), **config.model)
     return model, inputs, labels, names
-  images, labels, names = load_images(config.pretrain.to_dict())
-  model = atnet.SpatialClassifier(num_classes=len(names), backbone=config.model.backbone,
-                                  backbone_options=config.model.get("backbone_options"))
+  images, labels, names = pretrain_sources.load_images(config.pretrain.to_dict())
+  model = models.get("atnet_spatial_classifier", num_classes=len(names),
+                     backbone=config.model.backbone,
+                     backbone_options=config.model.get("backbone_options"))
   return model, {"apex": images}, labels, names
 
 
@@ -192,9 +136,23 @@ def held_out_split(labels: np.ndarray, fraction: float, seed: int
   return train, held
 
 
-def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | None,
-          directory: str) -> dict[str, Any]:
-  """Trains the stage's network in `directory`; returns the stage's summary."""
+class Stage(NamedTuple):
+  """The stage's network, data and fold plan (one fold: the held-out split)."""
+
+  model: Any
+  inputs: dict[str, np.ndarray]
+  labels: np.ndarray
+  class_names: tuple[str, ...]
+  plan: FoldPlan
+  held_out: np.ndarray          # indices of the held-out examples
+  augment: augmentation.Augmentation
+  steps_per_epoch: int
+  eval_chunk: int
+  start: fold_fns.StartWeights | None  # the import the stage starts from
+
+
+def prepare(config: ml_collections.ConfigDict, imported: pretrained.Variables | None) -> Stage:
+  """The stage of `config.pretrain`, starting from `imported` (placed `config.pretrained.into`)."""
   cfg = config.pretrain
   model, inputs, labels, class_names = stage_data(config)
   train_idx, held = held_out_split(labels, cfg.held_out, config.seed)
@@ -205,24 +163,21 @@ def train(config: ml_collections.ConfigDict, imported: pretrained.Variables | No
   augment = augmentation.make(cfg.get("augment"))
   # One epoch visits every (clip, variant) pair, as the folds' (loop.epoch_steps).
   steps = math.ceil(len(train_idx) * augment.copies / cfg.batch_size)
-  into = tuple(config.pretrained.into) if imported is not None else ()
-  engine = FoldEngine(
-      model, optim.make_optimizer(cfg.optim, cfg.schedule), sharding.make_mesh(1),
-      {"inputs": inputs, "label": labels}, batch_size=cfg.batch_size,
-      steps_per_epoch=steps, eval_chunk=eval_chunk, augment=augment,
-      start_variables=lambda v, start_tree: pretrained.place_variables(v, start_tree, into, ()),
-      start_tree=imported)
-  run_cfg = ml_collections.ConfigDict({"seed": config.seed, "schedule": cfg.schedule,
-                                      "train": dict(num_epochs=cfg.num_epochs,
-                                                    selection="last", patience=0,
-                                                    checkpoint_every_epochs=1,
-                                                    progress_bar=config.train.progress_bar)})
+  start = (None if imported is None else
+           fold_fns.StartWeights(imported, tuple(config.pretrained.into), ()))
   logging.info("pre-training (%s): %d examples (%d held out), classes %s",
                cfg.get("stage", "spatial"), len(train_idx), len(held), class_names)
-  outcome = GroupRunner(engine, plan, run_cfg, directory, 1).run([0], "pre-training")[0]
-  accuracy = (metrics.accuracy(labels[held], outcome.predictions, len(class_names))
-              if len(held) else float("nan"))
-  return {"class_names": list(class_names), "n_train": int(len(train_idx)),
-          "n_held_out": int(len(held)), "held_out_accuracy": accuracy,
-          "train_loss": outcome.history["train_loss"]}
+  return Stage(model, inputs, labels, class_names, plan, held, augment, steps, eval_chunk, start)
 
+
+def write_summary(directory: str, stage: Stage, outcome: FoldOutcome) -> None:
+  """Marks the stage done in `directory/summary.json` (process 0), with its held-out accuracy."""
+  held = stage.held_out
+  accuracy = (float(np.mean(stage.labels[held] == outcome.predictions)) if len(held)
+              else float("nan"))
+  summary = {"class_names": list(stage.class_names), "n_train": int(len(stage.plan.train[0])),
+             "n_held_out": int(len(held)), "held_out_accuracy": accuracy,
+             "train_loss": outcome.history["train_loss"]}
+  if multihost.is_primary():
+    write_atomic(os.path.join(directory, SUMMARY), json.dumps(summary, indent=2).encode("utf-8"))
+  multihost.sync("pre-training: summary written")

@@ -26,8 +26,8 @@ from typing import Any, Mapping
 import ml_collections
 
 from mer_jax import multihost
+from mer_jax.atomic_write import write_atomic
 from mer_jax.errors import ConfigError
-from mer_jax.eval.report import write_atomic
 from mer_jax.train import run_lock
 
 # Speed and memory only: remat recomputes the same values; microbatches give the

@@ -1,6 +1,6 @@
 """Pure per-fold training and evaluation functions.
 
-Everything here is written for ONE fold; `mer_jax.train.engine` vmaps it over
+Everything here is written for ONE fold; `mer_jax.train.fold_fns` vmaps it over
 the fold axis. The dataset lives on the device (`data`: 'inputs', the recipe's
 named arrays `[N, ...]`, and 'label' `[N]`); a fold is a set of padded index
 arrays into it, so batches are drawn on the device with `jax.random` and the
@@ -31,7 +31,7 @@ def steps_per_call(steps_per_epoch: int) -> int:
   convolutions outside one (jax 0.10.2, measured on a VGG and on MER-RCNN;
   BUILD_NOTES.md), and unrolling a whole epoch instead makes compile times
   grow with its step count (minutes for 50 MER-RCNN steps). So on the CPU
-  the engine calls a one-step function `steps_per_epoch` times (`train_epoch`
+  the loop calls a one-step function `steps_per_epoch` times (`train_epoch`
   with steps=1 runs its step without any scan): the same keys and batches,
   with float rounding that may differ from a whole-epoch call. The microbatch
   and evaluation loops stay loops everywhere: unrolled, XLA may keep all their

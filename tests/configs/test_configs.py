@@ -111,7 +111,7 @@ def test_mer_rcnn_paper_settings_and_variants(repo_root):
 
 
 def test_atnet_paper_settings_streams_and_tables(repo_root):
-  from mer_jax.train import sweep
+  from mer_jax import sweep
   path = repo_root / "configs" / "atnet.py"
   cde = load(path, None)
   assert cde.data.datasets == ("casme2", "samm", "smic") and cde.data.label_scheme == "megc2019"

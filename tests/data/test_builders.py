@@ -21,7 +21,7 @@ from mer_jax.data import datasets
 from mer_jax.data import pipeline
 from mer_jax.data import synthetic
 from mer_jax.data.sample import Sample
-from mer_jax.data.writers import casme2 as casme2_writer
+from mer_jax.data.synthetic.writers import casme2 as casme2_writer
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import recipe_hash as recipe_hash_lib
 from mer_jax.preprocess import recipes

@@ -18,7 +18,7 @@ import pytest
 from mer_jax.data import casme2
 from mer_jax.data import datasets
 from mer_jax.data import synthetic
-from mer_jax.data.writers import casme2 as writer
+from mer_jax.data.synthetic.writers import casme2 as writer
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import frames as frames_lib
 

@@ -125,14 +125,14 @@ def test_atnet_cde_finds_all_three_corpora_with_only_the_data_home_set(
 
 def test_inspect_without_flags_lists_the_corpora_and_the_protocol_reads_them(
     repo_root, megc2019_home):
-  out = run_module(repo_root, megc2019_home, "mer_jax.data.inspect")
+  out = run_module(repo_root, megc2019_home, "mer_jax.inspect")
   assert out.returncode == 0, out.stderr
   assert f"casme2    {megc2019_home / 'CASME2'} (from $MER_JAX_DATA): parses: 255 samples" \
       in out.stdout
   assert f"samm      {megc2019_home / 'SAMM'} (from $MER_JAX_DATA): parses: 159 samples" \
       in out.stdout
   assert "smic" in out.stdout and "casme_sq" not in out.stdout
-  out = run_module(repo_root, megc2019_home, "mer_jax.data.inspect", "--protocol=megc2019",
+  out = run_module(repo_root, megc2019_home, "mer_jax.inspect", "--protocol=megc2019",
                    "--nocheck_frames")
   assert out.returncode == 0, out.stderr
   assert out.stdout.startswith("megc2019: 442 samples, 68 subjects")

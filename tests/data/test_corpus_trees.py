@@ -22,9 +22,9 @@ from PIL import Image
 
 from mer_jax.data import casme2, megc, samm, smic, synthetic
 from mer_jax.data import labels as labels_lib
-from mer_jax.data.writers import casme2 as casme2_writer
-from mer_jax.data.writers import samm as samm_writer
-from mer_jax.data.writers import smic as smic_writer
+from mer_jax.data.synthetic.writers import casme2 as casme2_writer
+from mer_jax.data.synthetic.writers import samm as samm_writer
+from mer_jax.data.synthetic.writers import smic as smic_writer
 from mer_jax.errors import ConfigError, DataError
 
 try:

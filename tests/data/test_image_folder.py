@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mer_jax.data import face_drawing, image_folder
+from mer_jax.data import image_folder
+from mer_jax.data.synthetic import face_drawing
 from mer_jax.errors import ConfigError, DataError
 
 

@@ -9,7 +9,7 @@ import pytest
 from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets, layout, synthetic
 from mer_jax.data.sample import Sample
-from mer_jax.data.writers import samm as samm_writer
+from mer_jax.data.synthetic.writers import samm as samm_writer
 from mer_jax.errors import ConfigError
 
 

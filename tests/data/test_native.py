@@ -1,4 +1,4 @@
-"""Tests for mer_jax.data.native: the on-disk layout written and read back.
+"""Tests for mer_jax.data.synthetic.native: the on-disk layout written and read back.
 
 Checks that synthetic data round-trips exactly (samples and pixels), that a
 rewrite replaces old frames, and that every malformed annotation or missing
@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from mer_jax.data import native
+from mer_jax.data.synthetic import native
 from mer_jax.data import synthetic
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib

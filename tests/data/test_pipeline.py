@@ -38,7 +38,8 @@ def test_subtract_onset_leaves_only_motion():
 
 
 def test_read_back_from_disk_equals_in_memory(tmp_path):
-  from mer_jax.data import native, synthetic
+  from mer_jax.data import synthetic
+  from mer_jax.data.synthetic import native
   spec = synthetic.SyntheticSpec(num_subjects=3, clips_per_subject=5, image_size=32, seed=0)
   native.write_native(synthetic.generate(spec), str(tmp_path))
   memory = pipeline.load_experiment_data(data_config())
@@ -57,7 +58,7 @@ def test_scheme_that_leaves_no_sample_is_a_data_error():
 def test_casme2_layout_through_the_config(tmp_path):
   """Synthetic clips written as CASME II, read back by the adapter the config names."""
   from mer_jax.data import datasets, synthetic
-  from mer_jax.data.writers import casme2 as casme2_writer
+  from mer_jax.data.synthetic.writers import casme2 as casme2_writer
   spec = synthetic.SyntheticSpec(num_subjects=3, clips_per_subject=5, image_size=32, seed=0)
   generated = synthetic.generate(spec)
   casme2_writer.write(generated, str(tmp_path))

@@ -19,7 +19,7 @@ import pytest
 from mer_jax.data import datasets
 from mer_jax.data import samm
 from mer_jax.data import synthetic
-from mer_jax.data.writers import samm as writer
+from mer_jax.data.synthetic.writers import samm as writer
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
 

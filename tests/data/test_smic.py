@@ -1,4 +1,4 @@
-"""Tests for mer_jax.data.smic on trees written by mer_jax.data.writers.smic.
+"""Tests for mer_jax.data.smic on trees written by mer_jax.data.synthetic.writers.smic.
 
 End to end: a small synthetic dataset is written in the SMIC layout and read
 back (classes, subjects, frame ranges, pixels, midpoint apex, non_micro
@@ -18,7 +18,7 @@ from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets
 from mer_jax.data import smic
 from mer_jax.data import synthetic
-from mer_jax.data.writers import smic as smic_writer
+from mer_jax.data.synthetic.writers import smic as smic_writer
 from mer_jax.errors import ConfigError
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mer_jax.data import labels
-from mer_jax.data import native
+from mer_jax.data.synthetic import native
 from mer_jax.data import synthetic
 from mer_jax.errors import ConfigError
 

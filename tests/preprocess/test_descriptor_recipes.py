@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mer_jax.baselines import lbp_top
+from mer_jax.preprocess.descriptors import lbp_top
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import recipes
 

@@ -1,7 +1,7 @@
 """Tests for mer_jax.preprocess.face: transform geometry, one transform per clip, detection.
 
 Detection is tested on faces from the project's procedural renderer
-(`mer_jax.data.face_drawing`): OpenCV's wheel ships cascades but no test
+(`mer_jax.data.synthetic.face_drawing`): OpenCV's wheel ships cascades but no test
 images, and nothing is downloaded. The frontal-face cascade finds these faces
 (checked over many subjects while writing this test), so a test on them cannot
 pass vacuously: it asserts a box where the face was drawn, and eyes levelled
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mer_jax.data import face_drawing
+from mer_jax.data.synthetic import face_drawing
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import face
 

@@ -18,10 +18,9 @@ import types
 import numpy as np
 import pytest
 
-from mer_jax import config_files
+from mer_jax import config_files, experiment
 from mer_jax.data import builders
 from mer_jax.train import checkpoint, loop
-from mer_jax.train.engine import FoldEngine
 
 CONFIG = "configs/elrcn_temporal_only.py"
 
@@ -60,7 +59,7 @@ def finished(repo_root, tmp_path_factory):
   with pytest.MonkeyPatch.context() as patch:
     printed = []
     patch.setattr("builtins.print", lambda *a, **kw: printed.append(" ".join(map(str, a))))
-    loop.train_and_evaluate(small_config(repo_root), str(workdir))
+    experiment.run(small_config(repo_root), str(workdir))
   return workdir, printed
 
 
@@ -106,8 +105,8 @@ def test_predict_restores_and_a_lost_fold_result_is_made_again_untrained(
   assert params["params"] and params["batch_stats"] == {}
   lost = sorted((copy / "folds").glob("*.json"))[2]
   lost.unlink()
-  monkeypatch.setattr(FoldEngine, "train_epoch", lambda *a: pytest.fail("trained again"))
-  loop.train_and_evaluate(small_config(repo_root), str(copy))
+  monkeypatch.setattr(loop, "train_epoch", lambda *a: pytest.fail("trained again"))
+  experiment.run(small_config(repo_root), str(copy))
   again, first = fold_logits(copy), fold_logits(workdir)
   np.testing.assert_allclose(again[lost.name], first[lost.name], rtol=1e-6)
 
@@ -128,16 +127,15 @@ def test_a_run_killed_while_pruning_resumes_to_the_same_results(
 
   monkeypatch.setattr(checkpoint.GroupCheckpointer, "save", die_when_pruning)
   with pytest.raises(Killed):
-    loop.train_and_evaluate(small_config(repo_root), str(tmp_path))
+    experiment.run(small_config(repo_root), str(tmp_path))
   monkeypatch.undo()
   assert len(fold_logits(tmp_path)) == 1  # group 0 finished, its full state still there
   assert checkpoint.holds_training_state(str(tmp_path / "checkpoints/folds_000-000"))
 
   trained = []
-  train_epoch = FoldEngine.train_epoch
-  monkeypatch.setattr(FoldEngine, "train_epoch",
-                      lambda self, *a: trained.append(1) or train_epoch(self, *a))
-  loop.train_and_evaluate(small_config(repo_root), str(tmp_path))
+  train_epoch = loop.train_epoch
+  monkeypatch.setattr(loop, "train_epoch", lambda *a: trained.append(1) or train_epoch(*a))
+  experiment.run(small_config(repo_root), str(tmp_path))
   assert len(trained) <= 3 * 3  # groups 1-3 only
   for group in group_dirs(tmp_path):
     assert not checkpoint.holds_training_state(str(group))

@@ -11,10 +11,8 @@ import shutil
 import numpy as np
 import pytest
 
-from mer_jax import config_files
+from mer_jax import config_files, experiment
 from mer_jax.train import checkpoint, loop, outcomes
-from mer_jax.train.engine import FoldEngine
-from mer_jax.train.group import GroupRunner
 
 CONFIG = "configs/elrcn_temporal_only.py"
 
@@ -36,14 +34,14 @@ def reference(repo_root, tmp_path_factory):
   workdir = tmp_path_factory.mktemp("four_at_once")
   config = smoke_config(repo_root)
   config.protocol.folds_in_parallel = 4
-  return loop.train_and_evaluate(config, str(workdir)), workdir
+  return experiment.run(config, str(workdir)), workdir
 
 
 def test_one_fold_at_a_time_matches_four_at_once(repo_root, tmp_path, reference):
   results4, dir4 = reference
   config = smoke_config(repo_root)
   config.protocol.folds_in_parallel = 1  # Mesh ('fold': 1, 'data': 4): batch split 4 ways.
-  results1 = loop.train_and_evaluate(config, str(tmp_path))
+  results1 = experiment.run(config, str(tmp_path))
   logits1, logits4 = fold_logits(tmp_path), fold_logits(dir4)
   assert logits1.keys() == logits4.keys() and len(logits1) == 4
   for name in logits1:
@@ -70,17 +68,17 @@ def test_killed_run_resumes_to_the_same_results(repo_root, tmp_path, reference, 
 
   monkeypatch.setattr(checkpoint.GroupCheckpointer, "save", save_then_die)
   with pytest.raises(Killed):
-    loop.train_and_evaluate(config, str(tmp_path))
+    experiment.run(config, str(tmp_path))
   assert not (tmp_path / "results.json").exists()
   monkeypatch.undo()
 
   epochs_run = []
-  train_epoch = FoldEngine.train_epoch
-  def counting(self, *args):
+  train_epoch = loop.train_epoch
+  def counting(*args):
     epochs_run.append(1)
-    return train_epoch(self, *args)
-  monkeypatch.setattr(FoldEngine, "train_epoch", counting)
-  resumed = loop.train_and_evaluate(config, str(tmp_path))
+    return train_epoch(*args)
+  monkeypatch.setattr(loop, "train_epoch", counting)
+  resumed = experiment.run(config, str(tmp_path))
   assert len(epochs_run) == 2  # Epoch 0 came from the checkpoint.
   assert resumed["metrics"] == pytest.approx(results4["metrics"], abs=1e-6)
   on_disk = json.loads((tmp_path / "results.json").read_text())
@@ -91,8 +89,8 @@ def test_finished_run_is_not_trained_again(repo_root, reference, monkeypatch):
   results4, dir4 = reference
   config = smoke_config(repo_root)
   config.protocol.folds_in_parallel = 2  # A speed knob: may change on resume.
-  monkeypatch.setattr(FoldEngine, "train_epoch", lambda *a: pytest.fail("trained again"))
-  again = loop.train_and_evaluate(config, str(dir4))
+  monkeypatch.setattr(loop, "train_epoch", lambda *a: pytest.fail("trained again"))
+  again = experiment.run(config, str(dir4))
   assert again["metrics"] == pytest.approx(results4["metrics"])
 
 
@@ -106,14 +104,14 @@ def test_a_resume_trains_only_the_unfinished_folds_whatever_the_group_size(
   for path in (names[1], names[3]):  # Folds 1 and 3 unfinished; 0 and 2 done.
     path.unlink()
   groups = []
-  run = GroupRunner.run
-  def recording(self, ids, label="folds"):
+  train_group = loop.train_group
+  def recording(fns, plan, ids, *args):
     groups.append(list(ids))
-    return run(self, ids, label)
-  monkeypatch.setattr(GroupRunner, "run", recording)
+    return train_group(fns, plan, ids, *args)
+  monkeypatch.setattr(loop, "train_group", recording)
   config = smoke_config(repo_root)
   config.protocol.folds_in_parallel = 4
-  loop.train_and_evaluate(config, str(workdir))
+  experiment.run(config, str(workdir))
   assert groups == [[1, 3, -1, -1]]  # Before: the whole group 0-3 again.
   resumed, reference_logits = fold_logits(workdir), fold_logits(dir4)
   for name in reference_logits:  # A fold's result does not depend on its group.
@@ -191,7 +189,7 @@ def test_tensorboard_names_folds_by_test_subject(reference):
 def test_tensorboard_lr_follows_a_step_schedule(repo_root, tmp_path):
   config = smoke_config(repo_root, selection="last")
   config.schedule = dict(kind="step", base_lr=1e-3, factor=0.1, every_epochs=2)
-  loop.train_and_evaluate(config, str(tmp_path))
+  experiment.run(config, str(tmp_path))
   events = read_events(tmp_path / "tensorboard")
   lr_tags = [t for t in events if t.endswith("/lr")]
   assert len(lr_tags) == 4  # one per fold

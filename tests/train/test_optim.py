@@ -53,15 +53,13 @@ def test_unknown_names_are_config_errors():
     optim.make_schedule({"kind": "cosine", "base_lr": 1.0})
 
 
-def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_path):
+def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_path,
+                                                                          monkeypatch):
   """Padded no-op steps of the smaller fold must not delay its epoch-based drops."""
-  import ml_collections
   from mer_jax import models
   from mer_jax.data.protocols import Fold
-  from mer_jax.train import sharding
-  from mer_jax.train.engine import FoldEngine
+  from mer_jax.train import fold_fns, loop, metric_writer, sharding
   from mer_jax.train.fold_plan import FoldPlan
-  from mer_jax.train.group import GroupRunner
 
   rng = np.random.default_rng(0)
   data = {"inputs": {"frames": rng.normal(size=(44, 2, 2, 2, 1)).astype(np.float32)},
@@ -73,20 +71,21 @@ def test_step_schedule_drops_at_the_same_epoch_for_folds_of_10_and_40_clips(tmp_
   # 10-clip fold makes 1 real step per epoch and the 40-clip fold 4.
   schedule = {"kind": "step", "base_lr": 0.5, "factor": 0.0, "every_epochs": 2}
   model = models.get("elrcn_temporal_only", num_classes=2, lstm_features=(3,))
-  engine = FoldEngine(model, optim.make_optimizer({"name": "sgd", "momentum": 0.0}, schedule),
-                      sharding.make_mesh(2), data, batch_size=10, steps_per_epoch=4,
-                      eval_chunk=2)
+  fns = fold_fns.make_fold_fns(
+      model, optim.make_optimizer({"name": "sgd", "momentum": 0.0}, schedule),
+      sharding.make_mesh(2), data, batch_size=10, steps_per_epoch=4, eval_chunk=2)
   kernels = []
-  train_epoch = engine.train_epoch
+  train_epoch = loop.train_epoch
   def recording(*args):
-    states, m = train_epoch(*args)
-    kernels.append(np.asarray(states.params["fc"]["kernel"]))
-    return states, m
-  engine.train_epoch = recording
-  config = ml_collections.ConfigDict({"seed": 0, "schedule": schedule, "train": dict(
-      num_epochs=5, selection="last", patience=0, checkpoint_every_epochs=5,
-      progress_bar=False)})
-  GroupRunner(engine, plan, config, str(tmp_path), 2).run([0, 1])
+    group, m = train_epoch(*args)
+    kernels.append(np.asarray(group.states.params["fc"]["kernel"]))
+    return group, m
+  monkeypatch.setattr(loop, "train_epoch", recording)
+  settings = loop.EpochSettings(seed=0, num_epochs=5, steps_per_epoch=4, selection="last",
+                                patience=0, checkpoint_every_epochs=5, schedule=schedule,
+                                progress_bar=False)
+  loop.train_group(fns, plan, [0, 1], settings, str(tmp_path),
+                   metric_writer.MetricWriter(str(tmp_path), enabled=False))
   for f in range(2):
     assert not np.allclose(kernels[0][f], kernels[1][f])   # epoch 1 still learns
     for later in kernels[2:]:

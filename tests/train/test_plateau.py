@@ -61,24 +61,23 @@ def test_the_multiplier_scales_the_optimisers_step():
   assert jax.tree.leaves(optax.tree_utils.tree_get(state, "step_size")) == [1.0]
 
 
-def test_engine_sets_each_folds_multiplier():
+def test_fold_fns_set_each_folds_multiplier():
   from mer_jax import models
-  from mer_jax.train import sharding
-  from mer_jax.train.engine import FoldEngine
+  from mer_jax.train import fold_fns, loop, sharding
   model = models.get("elrcn_temporal_only", num_classes=2, lstm_features=(4,))
   tx = optim.make_optimizer({"name": "sgd", "momentum": 0.0},
                             {"kind": "constant", "base_lr": 0.5, "plateau": CFG})
   data = {"inputs": {"frames": np.random.default_rng(0).normal(size=(6, 3, 2, 2, 1))
                      .astype(np.float32)}, "label": np.asarray([0, 1, 0, 1, 0, 1], np.int32)}
-  engine = FoldEngine(model, tx, sharding.make_mesh(2), data, batch_size=4, steps_per_epoch=2,
-                      eval_chunk=2)
-  states = engine.init(engine.put(jax.random.split(jax.random.key(0), 2)))
+  fns = fold_fns.make_fold_fns(model, tx, sharding.make_mesh(2), data, batch_size=4,
+                               steps_per_epoch=2, eval_chunk=2)
+  states = fns.init(fns.put(jax.random.split(jax.random.key(0), 2)))
   start = np.asarray(states.params["fc"]["kernel"])
-  states = engine.set_lr_scale(states, np.asarray([1.0, 0.0]))
-  folds = engine.put({"train": np.tile(np.arange(6, dtype=np.int32), (2, 1)),
-                      "n_train": np.asarray([6, 6], np.int32)})
-  states, _ = engine.train_epoch(states, folds, engine.put(jax.random.split(
-      jax.random.key(1), 2)), np.ones(2, bool))
+  states = fns.set_lr_scale(states, fns.put(np.asarray([1.0, 0.0], np.float32)))
+  folds = fns.put({"train": np.tile(np.arange(6, dtype=np.int32), (2, 1)),
+                   "n_train": np.asarray([6, 6], np.int32)})
+  states, _ = loop.train_steps(fns, states, folds, fns.put(jax.random.split(
+      jax.random.key(1), 2)), np.ones(2, bool), 2)
   after = np.asarray(states.params["fc"]["kernel"])
   assert not np.allclose(after[0], start[0])
   np.testing.assert_array_equal(after[1], start[1])  # multiplier 0: no step at all

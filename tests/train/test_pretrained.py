@@ -9,8 +9,7 @@ import pytest
 from mer_jax import models, weights
 from mer_jax.errors import ConfigError
 from mer_jax.models import vgg
-from mer_jax.train import pretrained, sharding
-from mer_jax.train.engine import FoldEngine
+from mer_jax.train import fold_fns, pretrained, sharding
 
 TINY_CNN = dict(widths=(4, 4, 8, 8, 8), fc_features=16)
 STREAMS = ("stream_flow", "stream_strain", "stream_gray")
@@ -58,7 +57,7 @@ def test_empty_kind_means_no_import_and_into_is_required():
     pretrained.load({"kind": "vgg_face_dag", "path": "", "into": STREAMS})
 
 
-def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_face_dag):
+def test_every_fold_starts_from_the_imported_file(tmp_path, write_vgg_face_dag):
   source = imported_vgg()
   path = write_vgg_face_dag(source, tmp_path / "tiny_vgg_face_dag.pth")
   cfg = {"kind": "vgg_face_dag", "path": str(path), "into": STREAMS, "skip": ("fc8",)}
@@ -67,12 +66,10 @@ def test_engine_starts_every_fold_from_the_imported_file(tmp_path, write_vgg_fac
   data = {"inputs": {"frames": np.zeros((4, 2, 32, 32, 5), np.float32)},
           "label": np.zeros(4, np.int32)}
   pretrained.check(model, jnp.zeros((1, 2, 32, 32, 5)), imported, cfg)
-  engine = FoldEngine(model, optax.sgd(0.1), sharding.make_mesh(2), data, batch_size=2,
-                      steps_per_epoch=1, eval_chunk=2,
-                      start_variables=lambda v, start_tree: pretrained.place_variables(
-                          v, start_tree, STREAMS),
-                      start_tree=imported)
-  states = engine.init(engine.put(jax.random.split(jax.random.key(0), 2)))
+  fns = fold_fns.make_fold_fns(model, optax.sgd(0.1), sharding.make_mesh(2), data,
+                               batch_size=2, steps_per_epoch=1, eval_chunk=2,
+                               start=fold_fns.StartWeights(imported, STREAMS, ("fc8",)))
+  states = fns.init(fns.put(jax.random.split(jax.random.key(0), 2)))
   for stream in STREAMS:
     got = np.asarray(states.params[stream]["fc6"]["kernel"])      # [F, in, out]
     np.testing.assert_allclose(got[0], source["fc6"]["kernel"], rtol=0, atol=0)

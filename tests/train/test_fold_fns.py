@@ -1,4 +1,4 @@
-"""FoldEngine pieces: initialisation, no-op updates for stopped folds, the mesh."""
+"""The fold functions' pieces: initialisation, no-op updates for stopped folds, the mesh."""
 
 import subprocess
 import sys
@@ -10,8 +10,7 @@ import numpy as np
 import optax
 
 from mer_jax import models
-from mer_jax.train import sharding, steps
-from mer_jax.train.engine import FoldEngine
+from mer_jax.train import fold_fns, sharding, steps
 from mer_jax.train.state import create_train_state
 
 
@@ -69,9 +68,9 @@ def test_folds_get_different_initial_weights():
   mesh = sharding.make_mesh(4)
   data = {"inputs": {"frames": np.zeros((4, 2, 2, 2, 1), np.float32)},
           "label": np.zeros(4, np.int32)}
-  engine = FoldEngine(model, optax.sgd(0.1), mesh, data, batch_size=2, steps_per_epoch=1,
-                      eval_chunk=2)
-  states = engine.init(engine.put(jax.random.split(jax.random.key(0), 4)))
+  fns = fold_fns.make_fold_fns(model, optax.sgd(0.1), mesh, data, batch_size=2,
+                               steps_per_epoch=1, eval_chunk=2)
+  states = fns.init(fns.put(jax.random.split(jax.random.key(0), 4)))
   kernel = np.asarray(states.params["fc"]["kernel"])  # [F, 4, 2]
   assert kernel.shape == (4, 4, 2) and not np.allclose(kernel[0], kernel[1])
   assert states.params["fc"]["kernel"].sharding.spec[0] == "fold"
@@ -82,14 +81,13 @@ def test_stacked_lstm_init_does_not_deadlock_on_cpu(tmp_path):
   script = textwrap.dedent("""
       import jax, numpy as np, optax
       from mer_jax import models
-      from mer_jax.train import sharding
-      from mer_jax.train.engine import FoldEngine
+      from mer_jax.train import fold_fns, sharding
       model = models.get("elrcn_temporal_only", num_classes=3, lstm_features=(64, 32))
       data = {"inputs": {"frames": np.zeros((8, 4, 8, 8, 1), np.float32)},
               "label": np.zeros(8, np.int32)}
-      engine = FoldEngine(model, optax.adam(1e-3), sharding.make_mesh(4), data,
-                          batch_size=4, steps_per_epoch=1, eval_chunk=4)
-      states = engine.init(engine.put(jax.random.split(jax.random.key(0), 4)))
+      fns = fold_fns.make_fold_fns(model, optax.adam(1e-3), sharding.make_mesh(4), data,
+                                   batch_size=4, steps_per_epoch=1, eval_chunk=4)
+      states = fns.init(fns.put(jax.random.split(jax.random.key(0), 4)))
       jax.block_until_ready(states)
       print("initialised")
   """)

@@ -2,7 +2,7 @@
 
 Every flow vector votes for the bin of its direction with its magnitude. The
 votes of all flows of a clip are summed per block of the face
-(baselines/blocks.py), and each block's histogram is L1-normalised, so the
+(preprocess/descriptors/blocks.py), and each block's histogram is L1-normalised, so the
 descriptor is `rows x cols` normalised histograms of `bins` bins.
 
 Directions (not in the papers, see BUILD_NOTES.md): u = flow[..., 0] is the
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mer_jax.baselines import blocks
+from mer_jax.preprocess.descriptors import blocks
 
 BINNINGS = ("full", "mirror")
 

@@ -1,4 +1,4 @@
-"""The built-in synthetic micro-expression dataset and a CLI that writes it.
+"""The built-in synthetic micro-expression dataset: the generator.
 
 Faces are drawn procedurally by `face_drawing` (numpy + OpenCV): per subject a
 face shape, skin tone, texture and features with soft edges, so that sub-pixel
@@ -8,30 +8,25 @@ scaled by a profile 0 (onset) -> 1 (apex) -> 0 (offset), plus head jitter,
 illumination flicker and sensor noise drawn independently of the label.
 
   data = generate(SyntheticSpec(num_subjects=4))
-  native.write_native(data, '/tmp/synth')     # see mer_jax.data.native
+  native.write_native(data, '/tmp/synth')     # see mer_jax.data.synthetic.native
   samples = native.load_native('/tmp/synth')  # Sample.frame_paths filled
   video.write_video(data.videos[0], 'clip.avi', fps=200)  # mer_jax.preprocess.video
 
-CLI: python -m mer_jax.data.synthetic --out=/tmp/synth --subjects=12
-(writes the native layout: annotations.csv + <subject>/<clip>/img<N>.png)
+The CLI that writes it is mer_jax.data.synthetic.cli (python -m mer_jax.data.synthetic).
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import importlib
 import math
 from typing import Sequence
 
-from absl import app
-from absl import flags
 import cv2
 import numpy as np
 
-from mer_jax.data import face_drawing
-from mer_jax.data import native
 from mer_jax.data.sample import Sample
+from mer_jax.data.synthetic import face_drawing
 from mer_jax.errors import ConfigError
 
 # Emotion -> (sampling weight, ((AU combination, MEGC objective class), ...)).
@@ -287,50 +282,3 @@ def summarize(samples: Sequence[Sample]) -> str:
   subjects = len({s.subject for s in samples})
   return (f"{len(samples)} samples, {subjects} subjects: "
           + " ".join(f"{e}={n}" for e, n in counts))
-
-
-# -------------------------------------------------------------------- CLI ---
-
-# --layout -> module whose `write(data, out_dir)` writes that corpus' exact layout.
-LAYOUTS = {"native": "mer_jax.data.native", "casme2": "mer_jax.data.writers.casme2",
-           "samm": "mer_jax.data.writers.samm", "smic": "mer_jax.data.writers.smic"}
-
-
-def write_layout(data: SyntheticData, out_dir: str, layout: str) -> None:
-  """Writes `data` to `out_dir` in the named layout (native, casme2, samm, smic)."""
-  if layout == "native":
-    native.write_native(data, out_dir)
-  else:
-    importlib.import_module(LAYOUTS[layout]).write(data, out_dir)
-
-
-def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
-  """Defines the CLI flags; called only when run as a program, not on import."""
-  d = SyntheticSpec()
-  flags.DEFINE_string("out", None, "Output folder.", flag_values=fv, required=True)
-  flags.DEFINE_enum("layout", "native", list(LAYOUTS),
-                    "Disk layout: mer_jax's own, or that of a real corpus.", flag_values=fv)
-  for name, default, text in (
-      ("subjects", d.num_subjects, "Number of subjects."),
-      ("clips_per_subject", d.clips_per_subject, "Clips per subject."),
-      ("image_size", d.image_size, "Frame side in pixels."), ("seed", d.seed, "Seed.")):
-    flags.DEFINE_integer(name, default, text, flag_values=fv)
-  flags.DEFINE_float("difficulty", d.difficulty,
-                     "Peak displacement in px at 64x64; 0 = no expression.", flag_values=fv)
-
-
-def main(argv: Sequence[str], fv: flags.FlagValues = flags.FLAGS) -> None:
-  """Generates a dataset from the flags, writes it and prints a one-line summary."""
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  spec = SyntheticSpec(num_subjects=fv.subjects, clips_per_subject=fv.clips_per_subject,
-                       image_size=fv.image_size, difficulty=fv.difficulty, seed=fv.seed)
-  data = generate(spec)
-  write_layout(data, fv.out, fv.layout)
-  print(f"{fv.out} ({fv.layout}, {spec.image_size}x{spec.image_size}): "
-        f"{summarize(data.samples)}")
-
-
-if __name__ == "__main__":
-  define_flags()
-  app.run(main)

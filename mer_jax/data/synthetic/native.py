@@ -6,23 +6,31 @@
 The annotation columns are subject, clip, onset, apex, offset, emotion,
 action_units and objective_class (may be empty). `python -m
 mer_jax.data.synthetic` writes the built-in synthetic dataset in this layout.
+Reading goes through the one corpus load (data/corpus.py) like every corpus;
+the layout is written by code, so `load_native` is strict: any row the load
+excludes (a malformed cell, an apex outside onset..offset, a repeated clip,
+frame files that are not exactly onset..offset) raises DataError naming the
+file, line and field.
 
   path = write_native(data, '/tmp/synth')  # data: synthetic.SyntheticData
   samples = load_native('/tmp/synth')      # Sample.frame_paths filled
+  scan = load('/tmp/synth')                # the Scan, exclusions listed
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
-from mer_jax.data.sample import Sample
+from mer_jax.data import apex as apex_lib
+from mer_jax.data import corpus
+from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
-  from mer_jax.data.synthetic import SyntheticData
+  from mer_jax.data.synthetic.generator import SyntheticData
 
 COLUMNS = ("subject", "clip", "onset", "apex", "offset", "emotion",
            "action_units", "objective_class")
@@ -60,8 +68,8 @@ def _parse_int(where: str, row: dict, field: str) -> int | None:
                     ) from None
 
 
-def _list_frames(where: str, folder: str, onset: int, offset: int) -> tuple[str, ...]:
-  """The frame files of `folder`, which must be exactly onset..offset."""
+def _check_frames(where: str, folder: str, onset: int, offset: int) -> None:
+  """Raises DataError unless the frame files of `folder` are exactly onset..offset."""
   try:
     paths = frames_lib.list_frame_files(folder)
   except DataError as e:
@@ -72,12 +80,11 @@ def _list_frames(where: str, folder: str, onset: int, offset: int) -> tuple[str,
     raise DataError(f"{where}: frame files in {folder} do not match onset..offset "
                     f"{onset}..{offset}: found {len(numbers)} files numbered "
                     f"{numbers[:1]}..{numbers[-1:]}, missing {missing[:10]}")
-  return tuple(paths)
 
 
 def _parse_row(where: str, row: dict, root: str, dataset: str,
-               apex_source: str) -> Sample:
-  """One annotation row -> a validated Sample with its frame_paths."""
+               apex_source: str) -> corpus.Entry:
+  """One annotation row -> a validated Entry (its folder checked to hold onset..offset)."""
   text = {k: (row[k] or "").strip() for k in ("subject", "clip", "emotion", "action_units")}
   for field in ("subject", "clip", "emotion"):
     if not text[field]:
@@ -89,17 +96,78 @@ def _parse_row(where: str, row: dict, root: str, dataset: str,
     raise DataError(f"{where}, field 'apex': apex {apex} is outside onset..offset "
                     f"{onset}..{offset}")
   folder = os.path.join(root, text["subject"], text["clip"])
-  return Sample(dataset=dataset, subject=text["subject"], clip=text["clip"],
-                emotion=text["emotion"].lower(), onset=onset, apex=apex, offset=offset,
-                apex_source=apex_source, action_units=text["action_units"],
-                objective_class=_parse_int(where, row, "objective_class"),
-                frame_paths=_list_frames(where, folder, onset, offset),
-                frame_source="face_crop")  # the built-in faces fill their frames
+  _check_frames(where, folder, onset, offset)
+  sample = Sample(dataset=dataset, subject=text["subject"], clip=text["clip"],
+                  emotion=text["emotion"].lower(), onset=onset, apex=apex, offset=offset,
+                  apex_source=apex_source, action_units=text["action_units"],
+                  objective_class=_parse_int(where, row, "objective_class"))
+  return corpus.Entry(sample, where, folder)
+
+
+def _read_csv(path: str) -> list[dict]:
+  """The rows of annotations.csv; DataError when it or a column is missing."""
+  if not os.path.isfile(path):
+    raise DataError(f"{path}: annotation file not found (native layout expected)")
+  with open(path, newline="") as f:
+    reader = csv.DictReader(f)
+    header = [h.strip() for h in reader.fieldnames or []]
+    if missing := [c for c in COLUMNS if c not in header]:
+      raise DataError(f"{path}, line 1 (header): missing column(s) {missing}; "
+                      f"expected {list(COLUMNS)}, found {header}")
+    reader.fieldnames = header
+    return list(reader)
+
+
+class Native(corpus.Corpus):
+  """The native layout under one root: a row per line of annotations.csv."""
+
+  title = "the native layout"
+  clip_field = "clip"
+  frame_source = "face_crop"  # the built-in faces fill their frames
+
+  def __init__(self, root: str, dataset: str = "synthetic", apex_source: str = "synthetic"):
+    self.path = os.path.join(root, "annotations.csv")
+    self.rows_read = _read_csv(self.path)
+    self.root, self.dataset, self.apex_source = root, dataset, apex_source
+
+  def rows(self) -> Iterator[corpus.Entry | Exclusion]:
+    for line, row in enumerate(self.rows_read, start=2):
+      where = f"{self.path}, line {line}"
+      try:
+        yield _parse_row(where, row, self.root, self.dataset, self.apex_source)
+      except DataError as e:
+        key = f"{self.dataset}/{(row['subject'] or '?').strip()}/{(row['clip'] or '?').strip()}"
+        yield Exclusion(key, str(e))
+
+  def sort_key(self, sample: Sample) -> int:
+    """File order: the native layout keeps the order it was written in."""
+    return 0
+
+
+def load(root: str, *, apex: str = "annotated", dataset: str = "synthetic",
+         apex_source: str = "synthetic") -> Scan:
+  """Reads a dataset in the native layout through the one corpus load.
+
+  Args:
+    root: folder with annotations.csv and <subject>/<clip>/img<N>.png.
+    apex: apex policy (data/apex.py); 'annotated' keeps the CSV's apex.
+    dataset: the value of `Sample.dataset`.
+    apex_source: the value of `Sample.apex_source` under 'annotated' (the CSV
+      has no column).
+
+  Returns:
+    Scan: the samples in file order; the rows excluded, naming file, line and field.
+
+  Raises:
+    DataError: the CSV or a column is missing.
+  """
+  apex_lib.check_policy(apex)
+  return corpus.load(Native(root, dataset, apex_source), apex)
 
 
 def load_native(root: str, dataset: str = "synthetic",
                 apex_source: str = "synthetic") -> list[Sample]:
-  """Reads a dataset in the native layout (as `write_native` writes it).
+  """Reads a dataset in the native layout (as `write_native` writes it), strictly.
 
   Args:
     root: folder with annotations.csv and <subject>/<clip>/img<N>.png.
@@ -115,22 +183,7 @@ def load_native(root: str, dataset: str = "synthetic",
       missing, a frame number is not an integer, apex is outside
       onset..offset, a clip repeats, or the frame files do not match.
   """
-  path = os.path.join(root, "annotations.csv")
-  if not os.path.isfile(path):
-    raise DataError(f"{path}: annotation file not found (native layout expected)")
-  with open(path, newline="") as f:
-    reader = csv.DictReader(f)
-    header = [h.strip() for h in reader.fieldnames or []]
-    if missing := [c for c in COLUMNS if c not in header]:
-      raise DataError(f"{path}, line 1 (header): missing column(s) {missing}; "
-                      f"expected {list(COLUMNS)}, found {header}")
-    reader.fieldnames = header
-    rows = list(reader)
-  samples, seen = [], {}
-  for line, row in enumerate(rows, start=2):
-    sample = _parse_row(f"{path}, line {line}", row, root, dataset, apex_source)
-    if (key := (sample.subject, sample.clip)) in seen:
-      raise DataError(f"{path}, line {line}: clip {key} repeats line {seen[key]}")
-    seen[key] = line
-    samples.append(sample)
-  return samples
+  scan = load(root, dataset=dataset, apex_source=apex_source)
+  if scan.excluded:
+    raise DataError(scan.excluded[0].reason)
+  return scan.samples

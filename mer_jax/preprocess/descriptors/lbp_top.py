@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from mer_jax.baselines import blocks
+from mer_jax.preprocess.descriptors import blocks
 
 MAPPINGS = ("nri_uniform", "uniform", "default")   # scikit-image `method` names
 PLANES = ("xy", "xt", "yt")

@@ -1,13 +1,13 @@
 """Inspect a dataset (or a MEGC composite) as training would read it: counts and exclusions.
 
-  python -m mer_jax.data.inspect --dataset=casme2 --root=/data/CASME2
-  python -m mer_jax.data.inspect --dataset=smic --subset=vis --root=/data/SMIC
-  python -m mer_jax.data.inspect --dataset=smic --root=/data/SMIC \\
+  python -m mer_jax.inspect --dataset=casme2 --root=/data/CASME2
+  python -m mer_jax.inspect --dataset=smic --subset=vis --root=/data/SMIC
+  python -m mer_jax.inspect --dataset=smic --root=/data/SMIC \\
       --adapter_options='{"frames": "raw"}'
-  python -m mer_jax.data.inspect --dataset=samm --root=/data/SAMM --scheme=megc2019 --json
-  python -m mer_jax.data.inspect --dataset=synthetic           # generated in memory
-  python -m mer_jax.data.inspect      # the corpora of the datasets file / $MER_JAX_DATA
-  python -m mer_jax.data.inspect --protocol=megc2019 --root=casme2=/data/CASME2 \\
+  python -m mer_jax.inspect --dataset=samm --root=/data/SAMM --scheme=megc2019 --json
+  python -m mer_jax.inspect --dataset=synthetic           # generated in memory
+  python -m mer_jax.inspect      # the corpora of the datasets file / $MER_JAX_DATA
+  python -m mer_jax.inspect --protocol=megc2019 --root=casme2=/data/CASME2 \\
       --root=samm=/data/SAMM --root=smic=/data/SMIC \\
       --adapter_options='{"smic": {"frames": "cropped"}}'
 
@@ -355,7 +355,7 @@ def load_scan(name: str, root: str | None, apex: str,
   if not os.path.isdir(root):
     raise DataError(f"--root={root}: no such directory (the {name} corpus should be there)")
   if name == "synthetic":
-    from mer_jax.data import native  # pylint: disable=g-import-not-at-top
+    from mer_jax.data.synthetic import native  # pylint: disable=g-import-not-at-top
     return Scan(native.load_native(root), [])
   return datasets.load(name, root, apex=apex, **options)
 
@@ -473,7 +473,7 @@ def format_configured(summary: dict) -> str:
             f"parses: {c['n_samples']} samples, {c['n_subjects']} subjects, "
             f"{c['n_excluded']} excluded")
     lines.append(f"  {name:9s} {c['root']} (from {c['source']}): {what}")
-  lines.append("(python -m mer_jax.data.inspect --dataset=NAME checks every frame)")
+  lines.append("(python -m mer_jax.inspect --dataset=NAME checks every frame)")
   return "\n".join(lines)
 
 # ------------------------------------------------------------------ CLI ---

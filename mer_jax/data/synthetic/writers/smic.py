@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from mer_jax.data.sample import Sample
-from mer_jax.data.writers import raw_videos as raw_videos_lib
+from mer_jax.data.synthetic.writers import raw_videos as raw_videos_lib
 from mer_jax.errors import ConfigError
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
-  from mer_jax.data.synthetic import SyntheticData
+  from mer_jax.data.synthetic.generator import SyntheticData
 
 FRAME_BASE = 500_000  # onsets 40..400 -> 6-digit numbers 500040..
 # Frame folder -> frame file prefix.

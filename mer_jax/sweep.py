@@ -24,10 +24,10 @@ from typing import Any, Sequence
 import ml_collections
 
 from mer_jax import experiment, multihost
+from mer_jax.atomic_write import write_atomic
 from mer_jax.data import pipeline
 from mer_jax.errors import ConfigError
 from mer_jax.eval import compare, paper_table, report
-from mer_jax.eval.report import write_atomic
 from mer_jax.train import run_dir
 
 COMPARISON = "comparison.md"

@@ -32,11 +32,11 @@ import numpy as np
 import openpyxl
 
 from mer_jax.data.sample import Sample
-from mer_jax.data.writers import raw_videos as raw_videos_lib
+from mer_jax.data.synthetic.writers import raw_videos as raw_videos_lib
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
-  from mer_jax.data.synthetic import SyntheticData
+  from mer_jax.data.synthetic.generator import SyntheticData
 
 CODING_FILE = "CASME2-coding-20140508.xlsx"
 OBJECTIVE_FILE = "CASME2-ObjectiveClasses.xlsx"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mer_jax.baselines import blocks, hoof
+from mer_jax.preprocess.descriptors import blocks, hoof
 
 
 def uniform_flow(u: float, v: float, shape=(3, 10, 10)) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage.feature import local_binary_pattern
 
-from mer_jax.baselines import lbp_top
+from mer_jax.preprocess.descriptors import lbp_top
 
 
 def images() -> list[np.ndarray]:

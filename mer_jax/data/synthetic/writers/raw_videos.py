@@ -9,7 +9,7 @@ import numpy as np
 from mer_jax.errors import ConfigError
 
 if TYPE_CHECKING:
-  from mer_jax.data.synthetic import SyntheticData
+  from mer_jax.data.synthetic.generator import SyntheticData
 
 
 def check(data: SyntheticData, raw_videos: Sequence[np.ndarray]) -> None:

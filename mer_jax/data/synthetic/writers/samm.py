@@ -48,7 +48,7 @@ from mer_jax.errors import DataError
 from mer_jax.preprocess import frames as frames_lib
 
 if TYPE_CHECKING:
-  from mer_jax.data.synthetic import SyntheticData
+  from mer_jax.data.synthetic.generator import SyntheticData
 
 CODES_FILE = "SAMM_Micro_FACS_Codes_v2.xlsx"
 SHEET = "MICRO_ONLY"
@@ -69,7 +69,7 @@ APEX_QUIRK_OFFSET = 9  # apex = offset + 9, as 1143 vs offset 1134 in the real c
 # Rows 1-13: (row, column, text), laid out as in the real file.
 _PREAMBLE = (
     (1, 1, "SAMM Dataset - Master FACS Codes"),
-    (1, 5, "(SYNTHETIC data written by mer_jax.data.writers.samm in the layout of "
+    (1, 5, "(SYNTHETIC data written by mer_jax.data.synthetic.writers.samm in the layout of "
            "SAMM; not the SAMM corpus. Real SAMM users cite: Davison et al. (2016). "
            "SAMM: A spontaneous micro-facial movement dataset. IEEE TAC.)"),
     (3, 1, "9/9/17 - New updates with Emotional and Objective Classes. For details "

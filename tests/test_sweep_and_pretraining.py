@@ -1,11 +1,13 @@
-"""Sweep configs (train/sweep.py) and the pre-training stage's pieces (train/pretraining.py)."""
+"""Sweep configs (sweep.py) and the pre-training stage's pieces (train/pretraining.py)."""
 
 import ml_collections
 import numpy as np
 import pytest
 
+from mer_jax.data import pretrain_sources
 from mer_jax.errors import ConfigError
-from mer_jax.train import pretraining, sweep
+from mer_jax import experiment, sweep
+from mer_jax.train import pretraining
 
 
 def _config(**sweep_runs):
@@ -65,7 +67,7 @@ def test_synthetic_and_folder_sources_give_grey_labelled_images(tmp_path):
   synthetic = {"source": "synthetic", "image_size": 24,
                "synthetic": {"num_subjects": 2, "clips_per_subject": 4, "image_size": 32,
                              "seed": 1}}
-  images, labels, names = pretraining.load_images(synthetic)
+  images, labels, names = pretrain_sources.load_images(synthetic)
   assert images.shape[1:] == (24, 24, 1) and images.dtype == np.uint8
   assert names == ("negative", "positive", "surprise") and len(labels) == len(images) > 0
   for name, value in (("happy", 200), ("sad", 50)):
@@ -73,7 +75,7 @@ def test_synthetic_and_folder_sources_give_grey_labelled_images(tmp_path):
     cv2.imwrite(str(tmp_path / name / "a.png"), np.full((40, 30, 3), value, np.uint8))
   folder = {"source": "folder", "folder": str(tmp_path), "image_size": 16, "face": "none",
             "classes": ()}
-  images, labels, names = pretraining.load_images(folder)
+  images, labels, names = pretrain_sources.load_images(folder)
   assert names == ("happy", "sad") and images.shape == (2, 16, 16, 1)
   np.testing.assert_array_equal(images[labels == 0], 200)
 
@@ -100,11 +102,11 @@ def test_model_stage_pretrains_the_whole_network_on_clips_and_folds_start_from_i
       "augment": {"name": "none"},
       "synthetic": {"num_subjects": 2, "clips_per_subject": 4, "image_size": 32, "seed": 7}}
   stage = str(tmp_path / "run" / "pretrain")
-  loop.train_and_evaluate(config, str(tmp_path / "run"))
+  experiment.run(config, str(tmp_path / "run"))
   summary = json.loads((tmp_path / "run" / "pretrain" / pretraining.SUMMARY).read_text())
   assert summary["class_names"] == ["negative", "positive", "surprise"]
   assert len(summary["train_loss"]) == 2 and summary["n_held_out"] > 0
-  learnt = pretraining.run(config, None, stage)  # the finished stage is read back, not rerun
+  learnt = loop.pretrain(config, None, stage)  # the finished stage is read back, not rerun
   fresh = models.get(config.model_name, num_classes=3, **config.model)
   shapes = jax.eval_shape(lambda: fresh.init(jax.random.key(0), np.zeros((1, 3, 8, 8, 1),
                                                                          np.float32)))

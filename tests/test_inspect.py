@@ -1,4 +1,4 @@
-"""Tests for mer_jax.data.inspect: the counting functions and the command line.
+"""Tests for mer_jax.inspect: the counting functions and the command line.
 
 The counts are checked on the synthetic data (generated in memory, fast);
 the MEGC 2019 summary on the CASME II and SAMM annotation files plus SMIC
@@ -20,16 +20,16 @@ from absl import flags
 import pytest
 
 from mer_jax.data import casme2
-from mer_jax.data import inspect
+from mer_jax import inspect
 from mer_jax.data import labels
 from mer_jax.data import megc
-from mer_jax.data import native
+from mer_jax.data.synthetic import native
 from mer_jax.data import samm
 from mer_jax.data import synthetic
 from mer_jax.data.sample import Exclusion, Sample, Scan
-from mer_jax.data.writers import casme2 as casme2_writer
-from mer_jax.data.writers import samm as samm_writer
-from mer_jax.data.writers import smic as smic_writer
+from mer_jax.data.synthetic.writers import casme2 as casme2_writer
+from mer_jax.data.synthetic.writers import samm as samm_writer
+from mer_jax.data.synthetic.writers import smic as smic_writer
 from mer_jax.errors import ConfigError, DataError
 
 KEYS = {"n_found", "n_samples", "n_subjects", "per_label", "per_subject",
@@ -42,7 +42,7 @@ def synthetic_scan() -> Scan:
 
 
 def run_inspect(repo_root, *args):
-  return subprocess.run([sys.executable, "-m", "mer_jax.data.inspect", *args],
+  return subprocess.run([sys.executable, "-m", "mer_jax.inspect", *args],
                         cwd=repo_root, capture_output=True, text=True, timeout=120)
 
 
