@@ -13,7 +13,6 @@ import math
 import os
 from typing import Any, Sequence
 
-import openpyxl
 
 from mer_jax.errors import DataError
 
@@ -48,6 +47,7 @@ def read_sheet(path: str, *, sheet: str | int = 0, header_row: int = 1,
   """
   if not os.path.isfile(path):
     raise DataError(f"annotation file {path} does not exist")
+  import openpyxl  # pylint: disable=g-import-not-at-top (the GPU machines have none)
   try:
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
   except Exception as e:  # openpyxl raises many kinds for a non-xlsx file.
@@ -86,7 +86,12 @@ def _rows_to_records(rows: list, source: str, header_row: int, required: Sequenc
 
 
 def _column_letter(i: int) -> str:
-  return openpyxl.utils.get_column_letter(i + 1)
+  """'A', 'B', ..., 'Z', 'AA', ... for column index `i` (0-based), as spreadsheets name them."""
+  letters, n = "", i + 1
+  while n:
+    n, rem = divmod(n - 1, 26)
+    letters = chr(ord("A") + rem) + letters
+  return letters
 
 
 def is_missing(value: Any) -> bool:
