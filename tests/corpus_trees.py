@@ -698,3 +698,15 @@ def uncropped_videos(lengths: Sequence[int], frame_wh: tuple[int, int], seed: in
   clips = [uncropped_clip(t, frame_wh, rng_for(seed, "uncropped", i), grey=grey)
            for i, t in enumerate(lengths)]
   return [c for c, _ in clips], [b for _, b in clips]
+
+
+def write_xlsx(path, sheets: dict) -> str:
+  """Writes {sheet name: rows} to the workbook `path` (the first sheet first); returns the path."""
+  book = openpyxl.Workbook()
+  book.remove(book.active)
+  for name, rows in sheets.items():
+    sheet = book.create_sheet(name)
+    for row in rows:
+      sheet.append(row)
+  book.save(path)
+  return str(path)

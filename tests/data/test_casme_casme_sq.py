@@ -12,8 +12,9 @@ import re
 
 import cv2
 import numpy as np
-import openpyxl
 import pytest
+
+import corpus_trees
 
 from mer_jax.data import casme
 from mer_jax.data import casme_sq
@@ -29,18 +30,6 @@ def _jpgs(folder, names) -> None:
   os.makedirs(folder, exist_ok=True)
   for name in names:
     cv2.imwrite(os.path.join(folder, name), np.zeros((4, 4, 3), np.uint8))
-
-
-def _xlsx(path, sheets: dict) -> str:
-  """Writes {sheet name: rows} to path (the first sheet first)."""
-  book = openpyxl.Workbook()
-  book.remove(book.active)
-  for name, rows in sheets.items():
-    sheet = book.create_sheet(name)
-    for row in rows:
-      sheet.append(row)
-  book.save(path)
-  return str(path)
 
 
 # ------------------------------------------------------------------ CASME ---
@@ -66,7 +55,7 @@ def casme_root(tmp_path) -> str:
   _jpgs(raw / "sub09" / "EP04_1", [f"img{n}.jpg" for n in range(1, 7)])
   _jpgs(tmp_path / "CASME_cropped_selected" / "sub01" / "EP01_5",
         [f"reg_EP01_5-{n}.jpg" for n in range(10, 17)])
-  _xlsx(tmp_path / "CASME-coded-20190721.xlsx", {"Sheet1": _casme_rows()})
+  corpus_trees.write_xlsx(tmp_path / "CASME-coded-20190721.xlsx", {"Sheet1": _casme_rows()})
   return str(tmp_path)
 
 
@@ -124,12 +113,12 @@ def test_casme_missing_column_raises_and_bad_cell_excludes_naming_file_and_row(c
   path = os.path.join(casme_root, "CASME-coded-20190721.xlsx")
   rows = _casme_rows()
   rows[0][4] = "Apex"
-  _xlsx(path, {"Sheet1": rows})
+  corpus_trees.write_xlsx(path, {"Sheet1": rows})
   with pytest.raises(DataError, match=r"CASME-coded-20190721\.xlsx.*row 1.*ApexF1"):
     casme.load(casme_root)
   rows = _casme_rows()
   rows[2][3] = "ninety-five"
-  _xlsx(path, {"Sheet1": rows})
+  corpus_trees.write_xlsx(path, {"Sheet1": rows})
   scan = casme.load(casme_root)
   assert "casme/sub01/EP02_1" not in {s.key for s in scan.samples}
   reason = {e.key: e.reason for e in scan.excluded}["casme/sub01/EP02_1"]
@@ -155,7 +144,7 @@ MALFORMED_CASME_ROWS = {  # sheet row -> (row, the sample key, what the reason n
 
 def test_casme_malformed_rows_are_excluded_naming_file_row_and_field(casme_root):
   path = os.path.join(casme_root, "CASME-coded-20190721.xlsx")
-  _xlsx(path, {"Sheet1": _casme_rows() + [r for r, _, _ in MALFORMED_CASME_ROWS.values()]})
+  corpus_trees.write_xlsx(path, {"Sheet1": _casme_rows() + [r for r, _, _ in MALFORMED_CASME_ROWS.values()]})
   scan = casme.load(casme_root)  # no DataError: the good rows still give samples
   assert [s.clip for s in scan.samples] == ["EP01_5", "EP02_1", "EP03_2"]
   excluded = {e.key: e.reason for e in scan.excluded}
@@ -169,7 +158,7 @@ def test_casme_non_numeric_apex_is_repaired_and_amusement_is_happiness(casme_roo
   rows = _casme_rows()
   rows[1][4] = "thirteen"       # EP01_5's ApexF1
   rows[3][11] = "Amusement"     # EP03_2's label in the FG 2013 paper
-  _xlsx(os.path.join(casme_root, "CASME-coded-20190721.xlsx"), {"Sheet1": rows})
+  corpus_trees.write_xlsx(os.path.join(casme_root, "CASME-coded-20190721.xlsx"), {"Sheet1": rows})
   scan = casme.load(casme_root)
   by_clip = {s.clip: s for s in scan.samples}
   assert (by_clip["EP01_5"].apex, by_clip["EP01_5"].apex_source) == (13, "midpoint")
@@ -197,7 +186,7 @@ def _casme_sq_root(tmp_path, codes=CODES, subjects=SUBJECTS, videos=VIDEOS,
   _jpgs(raw / "s15" / "15_0401angryman", [f"img{n}.jpg" for n in range(95, 211)])
   _jpgs(raw / "s15" / "15_0101disgustingteeth", ["img1.jpg"])
   _jpgs(raw / "s16" / "16_0102happyface", [f"img{n}.jpg" for n in range(1, 11)])
-  _xlsx(tmp_path / name, {"CASFEcode_final": codes, "naming rule1": subjects,
+  corpus_trees.write_xlsx(tmp_path / name, {"CASFEcode_final": codes, "naming rule1": subjects,
                           "naming rule2": videos})
   return str(tmp_path)
 
@@ -290,7 +279,7 @@ def test_casme_sq_bad_mapping_sheets(tmp_path):
   with pytest.raises(DataError, match=r"'naming rule1', row 3: expected a subject number"):
     casme_sq.load(root)
   path = os.path.join(root, "CAS(ME)^2code_final.xlsx")
-  _xlsx(path, {"CASFEcode_final": CODES, "naming rule1": SUBJECTS})
+  corpus_trees.write_xlsx(path, {"CASFEcode_final": CODES, "naming rule1": SUBJECTS})
   with pytest.raises(DataError, match="expects sheet 3"):
     casme_sq.load(root)
 

@@ -19,6 +19,8 @@ import numpy as np
 import openpyxl
 import pytest
 
+import corpus_trees
+
 from mer_jax.data import casme
 from mer_jax.data import casme2
 from mer_jax.data import casme_sq
@@ -51,16 +53,6 @@ def _jpgs(folder, numbers, prefix="img") -> None:
     cv2.imwrite(os.path.join(folder, f"{prefix}{n}.jpg"), np.zeros((4, 4, 3), np.uint8))
 
 
-def _xlsx(path, sheets: dict) -> None:
-  book = openpyxl.Workbook()
-  book.remove(book.active)
-  for name, rows in sheets.items():
-    sheet = book.create_sheet(name)
-    for row in rows:
-      sheet.append(row)
-  book.save(path)
-
-
 def _append_copy(path: str, sheet_name: str | int, row: int) -> int:
   """Appends a copy of sheet row `row` (1-based) to the workbook; returns its row number."""
   book = openpyxl.load_workbook(path)
@@ -79,7 +71,7 @@ def data() -> synthetic.SyntheticData:
 def _casme_root(root, rows=None) -> str:
   for clip in ("EP01_5", "EP02_1"):
     _jpgs(os.path.join(root, "CASME_raw_selected", "sub01", clip), range(10, 17))
-  _xlsx(os.path.join(root, "CASME-coded-20190721.xlsx"),
+  corpus_trees.write_xlsx(os.path.join(root, "CASME-coded-20190721.xlsx"),
         {"Sheet1": [CASME_HEADER] + (rows or [list(r) for r in CASME_ROWS])})
   return str(root)
 
@@ -87,7 +79,7 @@ def _casme_root(root, rows=None) -> str:
 def _casme_sq_root(root, codes=None) -> str:
   folder = os.path.join(root, "rawpic", "s15", "15_0401angryman")
   _jpgs(folder, range(95, 211))
-  _xlsx(os.path.join(root, "CAS(ME)^2code_final.xlsx"),
+  corpus_trees.write_xlsx(os.path.join(root, "CAS(ME)^2code_final.xlsx"),
         {"codes": codes or CASME_SQ_CODES, "naming rule1": CASME_SQ_SUBJECTS,
          "naming rule2": CASME_SQ_VIDEOS})
   return str(root)
