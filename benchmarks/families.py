@@ -8,9 +8,9 @@ A `Family` names a config file and the variants that give its sizes:
 the Flax model (`mer_jax.models.get` with the config's `model` section),
 the optax optimiser (`train.optim.make_optimizer` with the config's
 `optim` and `schedule`), the batch size and the shapes of one clip's model
-input, derived from the recipe fields (`input_shapes`) so that nothing is
-preprocessed. Memory levers (`model.remat`, `train.microbatches`) are kept
-only where asked (`levers=True`, the memory benchmark): speed comparisons
+input, from what the recipe declares it stores and the augmentation
+(`input_shapes`), so that nothing is preprocessed. Memory levers
+(`model.remat`, `train.microbatches`) are kept only where asked (`levers=True`, the memory benchmark): speed comparisons
 run the plain step on both sides.
 """
 
@@ -27,11 +27,11 @@ import numpy as np
 
 from mer_jax import config_files, models
 from mer_jax.data import labels
-from mer_jax.train import optim
+from mer_jax.preprocess import recipe_outputs
+from mer_jax.train import augmentation, optim
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 SIZES = ("paper", "small", "tiny")
-ELRCN_CHANNELS = {"flow": 3, "strain": 1, "gray": 1}   # the elrcn_stack recipe's channels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,8 @@ class Setup:
 
   @property
   def label(self) -> str:
-    return f"{self.family.name}:{self.size}"
+    dtype = self.config.model.get("dtype", "float32")
+    return f"{self.family.name}:{self.size}" + ("" if dtype == "float32" else f" {dtype}")
 
 
 def load_config(family: Family, size: str) -> ml_collections.ConfigDict:
@@ -86,36 +87,35 @@ def load_config(family: Family, size: str) -> ml_collections.ConfigDict:
 
 
 def input_shapes(config: ml_collections.ConfigDict) -> dict[str, tuple[int, ...]]:
-  """One clip's model input, name -> shape, from the recipe (and augmentation) fields.
+  """One clip's model input, name -> shape: what the recipe declares it stores
+  (preprocess/recipe_outputs.py) as the config's augmentation gives it to the model.
 
   'frames' alone means the model takes an array; several names, a dict.
   """
-  r = config.data.recipe
-  if r.name == "elrcn_stack":
-    return {"frames": (r.num_frames, r.image_size, r.image_size,
-                       sum(ELRCN_CHANNELS[c] for c in r.channels))}
-  if r.name == "pixels":
-    return {"frames": (r.num_frames, r.image_size, r.image_size, 1 if r.grayscale else 3)}
-  if r.name == "mer_rcnn":   # flattened centre crop x the jittered frames x RGB
-    crop = max(1, round(r.center_crop * r.image_size))
-    return {"frames": (crop * crop, config.augment.num_frames, 3)}
-  if r.name == "atnet":
-    return {"apex": (r.image_size, r.image_size, 1), "adm": (r.window - 1, 2 * r.grid ** 2)}
-  if r.name == "islam":
-    return {"frames": (r.num_frames, r.image_size, r.image_size, 3)}
-  raise ValueError(f"no input shape known for recipe {r.name!r}")
+  stored = recipe_outputs.output_spec(config.data.recipe.to_dict())
+  one = {name: jax.ShapeDtypeStruct((1,) + spec.shape, spec.dtype)
+         for name, spec in stored.items()}
+  augment = augmentation.make(config.get("augment", None) and config.augment.to_dict())
+  seen = jax.eval_shape(augment.evaluate, one)
+  seen = seen if isinstance(seen, dict) else {"frames": seen}
+  return {name: tuple(x.shape[1:]) for name, x in seen.items()}
 
 
-def setup(family: Family, size: str, *, levers: bool = False, full_batch: bool = False
-          ) -> Setup:
+def setup(family: Family, size: str, *, levers: bool = False, full_batch: bool = False,
+          dtype: str = "") -> Setup:
   """`family` at `size`: model, optimiser, batch and input shapes (see the module docstring).
 
   Args:
     levers: keep the config's memory levers (`model.remat`, `train.microbatches`).
     full_batch: the config's batch size even for the paper size on a CPU
       backend (which otherwise gets `family.cpu_batch`).
+    dtype: `model.dtype` instead of the config's ('bfloat16'); '' keeps it.
   """
   config = load_config(family, size)
+  if dtype:
+    if "dtype" not in config.model:
+      raise ValueError(f"{family.name} has no model.dtype to set to {dtype!r}")
+    config.model.dtype = dtype
   model_cfg = dict(config.model.to_dict())
   if not levers and "remat" in model_cfg:
     model_cfg["remat"] = False

@@ -86,6 +86,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   p.add_argument("--folds", default="1,2,4,8,26", help="fold_scaling: fold counts")
   p.add_argument("--fold_families", default=",".join(FOLD_FAMILIES),
                  help="fold_scaling: model families (at small size)")
+  p.add_argument("--strategies", default="vmap,map",
+                 help="fold_scaling: fold strategies (train/fold_strategy.py)")
   p.add_argument("--configs", default=",".join(_protocol().DEMOS),
                  help="protocol: config:variant names")
   p.add_argument("--repeats", type=int, default=5, help="timed repeats (medians)")
@@ -96,7 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   for flag, given, known in (("--only", args.only, NAMES),
                              ("--families", split(args.families), families.FAMILIES),
                              ("--fold_families", split(args.fold_families), families.FAMILIES),
-                             ("--sizes", split(args.sizes), families.SIZES)):
+                             ("--sizes", split(args.sizes), families.SIZES),
+                             ("--strategies", split(args.strategies), ("vmap", "map"))):
     unknown = sorted(set(given) - set(known))
     if unknown:
       p.error(f"{flag}: unknown {unknown}; expected from {tuple(known)}")
@@ -130,8 +133,11 @@ def full_tasks(args: argparse.Namespace) -> list[Task]:
       families.setup(f, "paper", levers=True, full_batch=True))]) for f in fams]
   for name in split(args.fold_families):
     f = families.FAMILIES[name]
-    tasks.append(Task("fold_scaling", f"{name}:small", lambda f=f: fold_scaling.measure(
-        families.setup(f, "small"), folds, steps=2, repeats=max(2, r // 2))))
+    tasks += [Task("fold_scaling", f"{name}:small {how}",
+                   lambda f=f, how=how: fold_scaling.measure(
+                       families.setup(f, "small"), folds, steps=2, repeats=max(2, r // 2),
+                       strategy=how))
+              for how in split(args.strategies)]
   sizes = sorted(split(args.sizes), key=lambda size: size == "paper")
   for size in sizes:
     # A paper-size step takes up to a minute on a 2-core CPU: fewer repeats, one warm-up.
@@ -150,6 +156,7 @@ def smoke_tasks() -> list[Task]:
   return [
       Task("train_step", "tiny", lambda: [train_step.measure(tiny(), repeats=2)]),
       Task("fold_scaling", "tiny", lambda: fold_scaling.measure(tiny(), (1, 2), 2, 2)),
+      Task("fold_scaling", "tiny map", lambda: fold_scaling.measure(tiny(), (2,), 2, 2, "map")),
       Task("protocol", "tiny", lambda: [_protocol().run_one("lbp_top:tiny")]),
       Task("preprocessing", "tiny", lambda: preprocessing.run(smoke=True, repeats=2)),
       Task("memory", "tiny", lambda: [memory.measure(families.setup(
@@ -166,7 +173,8 @@ def fmt(value: object) -> str:
   return str(value)
 
 
-TABLE_PARAMS = {"train_step": ("batch", "parameters_jax"), "fold_scaling": ("batch", "mesh"),
+TABLE_PARAMS = {"train_step": ("batch", "parameters_jax"),
+                "fold_scaling": ("batch", "mesh", "strategy"),
                 "protocol": ("protocol", "runs"), "preprocessing": (),
                 "memory": ("batch", "microbatches", "parameters", "source")}
 

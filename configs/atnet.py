@@ -133,7 +133,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.augment = dict(name="rotate_shift", inputs=("apex",), max_degrees=5.0, max_shift_px=10,
                    prob=0.5, mode="constant")
-  c.protocol = dict(name="loso", k=5, folds_in_parallel=4)
+  c.protocol = dict(name="loso", k=5, folds_in_parallel=4,
+                    fold_strategy="auto")
 
   c.model_name = "atnet"
   c.model = dict(stream="fusion", backbone="resnet10_cvgj", backbone_options={},

@@ -63,7 +63,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                        temporal="tim", channels=("flow", "strain", "gray"))
   c.data.manifest = "casme2_5"  # 246 clips / 26 subjects (data/manifests.py)
 
-  c.protocol = dict(name="loso", k=5, folds_in_parallel=1)
+  c.protocol = dict(name="loso", k=5, folds_in_parallel=1,
+                    fold_strategy="auto")
 
   c.model_name = "elrcn_se"
   # cnn: VGG16 attributes (widths, fc_features, dropout_rate); empty = VGG-16.

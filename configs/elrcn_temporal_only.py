@@ -35,7 +35,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.data.recipe = dict(name="pixels", image_size=50, num_frames=10, grayscale=True,
                        temporal="tim", subtract_onset=False)
 
-  c.protocol = dict(name="loso", k=5, folds_in_parallel=26)
+  c.protocol = dict(name="loso", k=5, folds_in_parallel=26,
+                    fold_strategy="auto")
 
   c.model_name = "elrcn_temporal_only"
   c.model = dict(lstm_features=(3000, 1024))

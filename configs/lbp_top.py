@@ -87,7 +87,8 @@ def base_config(protocol: str) -> ml_collections.ConfigDict:
   c.data.apex = "annotated"  # SMIC marks no apex: its clips take the middle frame.
   # SMIC_all_cropped when present (the MEGC 2019 distribution), else SMIC_all_raw.
   c.data.adapter_options.smic.frames = "auto"
-  c.protocol = dict(name="loso", k=5, folds_in_parallel=1)
+  c.protocol = dict(name="loso", k=5, folds_in_parallel=1,
+                    fold_strategy="auto")
   atnet = protocol.startswith("megc2019")
   c.classifier = svm.default_config("poly" if atnet else "linear")
   c.eval = dict(batch_size=16, paper_rows={}, fold_mean_row=protocol.endswith("hde"),

@@ -78,7 +78,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                    kernels=jitter.KERNELS, eval_kernel="bicubic")
 
   by_subject = variant.endswith("_by_subject")
-  c.protocol = dict(name="subject_kfold" if by_subject else "kfold", k=5, folds_in_parallel=5)
+  c.protocol = dict(name="subject_kfold" if by_subject else "kfold", k=5, folds_in_parallel=5,
+                    fold_strategy="auto")
 
   c.model_name = "mer_rcnn"
   # M (feature maps) is not given in the paper; 64 is our choice (BUILD_NOTES.md).

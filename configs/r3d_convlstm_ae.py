@@ -67,7 +67,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   # subject are one LOSO subject, never on both sides of a fold.
 
   c.augment = dict(name="flip_rotate", inputs=("frames",), degrees=8.0, mode="constant")
-  c.protocol = dict(name="loso", k=5, folds_in_parallel=4)
+  c.protocol = dict(name="loso", k=5, folds_in_parallel=4,
+                    fold_strategy="auto")
 
   c.model_name = "r3d_convlstm_ae"
   c.model = dict(hidden=(101, 101, 101, 101), decoder_input="feedback",

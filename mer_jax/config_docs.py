@@ -132,8 +132,12 @@ _PROTOCOL = {
                      "'leave_one_dataset_out' (HDE)",
     "protocol.k": "number of folds of the k-fold protocols (unused by loso and "
                   "leave_one_dataset_out)",
-    "protocol.folds_in_parallel": "folds trained at once, vmapped over the 'fold' mesh axis "
-                                  "(speed and memory only: the results are the same)",
+    "protocol.folds_in_parallel": "folds trained at once on the 'fold' mesh axis (speed and "
+                                  "memory only: the results are the same)",
+    "protocol.fold_strategy": "how a group's folds share one compiled program "
+                              "(train/fold_strategy.py): 'vmap' (batched), 'map' (one after "
+                              "another on each device) or 'auto' (per backend and model; speed "
+                              "only: the results are the same up to float rounding)",
 }
 
 _MODEL = {

@@ -20,7 +20,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, *,
   """
   if baseline_run.is_baseline(config):
     return baseline_run.fit_and_evaluate(config, workdir, data=data)
-  loop.check_train_config(config.train)
   compare.check(config.eval.get("compare_runs", ()))  # before any data is read
   trained = loop.train_and_evaluate(config, workdir, data=data, pretrain_dir=pretrain_dir)
   return results.write_results(config, trained.data, trained.plan, trained.outcomes, workdir,

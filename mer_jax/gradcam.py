@@ -30,7 +30,7 @@ from mer_jax import command_line, models  # noqa: E402
 from mer_jax.data import pipeline, protocols  # noqa: E402
 from mer_jax.errors import ConfigError, MerError  # noqa: E402
 from mer_jax.eval import gradcam  # noqa: E402
-from mer_jax.preprocess import recipes  # noqa: E402
+from mer_jax.preprocess import recipe_outputs  # noqa: E402
 from mer_jax.train import checkpoint, run_dir  # noqa: E402
 
 # The models with a VGG conv5_3 to explain.
@@ -68,7 +68,8 @@ def background(config: ml_collections.ConfigDict, clip: np.ndarray) -> np.ndarra
   channels = list(config.data.recipe.get("channels", []))
   for wanted, offset in (("gray", 0), ("flow", 2)):
     if wanted in channels:
-      start = sum(recipes.ELRCN_CHANNEL_WIDTHS[c] for c in channels[:channels.index(wanted)])
+      widths = recipe_outputs.ELRCN_CHANNEL_WIDTHS
+      start = sum(widths[c] for c in channels[:channels.index(wanted)])
       return clip[..., start + offset]
   return clip[..., 0]
 

@@ -55,6 +55,7 @@ from mer_jax.data import datasets
 from mer_jax.data import labels as labels_lib
 from mer_jax.data import megc
 from mer_jax.data import protocols
+from mer_jax.data import root_settings
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError, MerError
 from mer_jax.preprocess import frames as frames_lib
@@ -65,7 +66,7 @@ PROTOCOLS: dict[str, tuple[tuple[str, ...], str, Callable[[Sequence[Sample]], li
     "megc2018": (megc.MEGC2018_DATASETS, "objective_5", megc.megc2018_objective),
 }
 SMIC_SUBSETS = {"hs": "smic", "vis": "smic_vis", "nir": "smic_nir"}
-DATASET_NAMES = tuple(sorted(datasets.ADAPTERS)) + ("synthetic",)
+DATASET_NAMES = tuple(sorted(datasets.ADAPTERS)) + tuple(datasets.BUILT_IN)
 
 # ------------------------------------------------------------ counting ---
 
@@ -345,24 +346,20 @@ def load_scan(name: str, root: str | None, apex: str,
   """
   options = dict(options or {})
   datasets.check_options(name, options, where="--adapter_options")
-  if name == "synthetic" and root is None:
-    from mer_jax.data import synthetic  # pylint: disable=g-import-not-at-top
-    return Scan(synthetic.generate(synthetic.SyntheticSpec()).samples, [])
+  if name in datasets.BUILT_IN and root is None:
+    return datasets.generate(name, {})[0]
   if root is None:
     raise ConfigError(f"--dataset={name} needs --root=DIR, the folder of the corpus, or a "
-                      f"root in the datasets file or ${corpus_roots.DATA_HOME_ENV} "
-                      f"({corpus_roots.how_to_set(name)})")
+                      f"root in the datasets file or ${root_settings.DATA_HOME_ENV} "
+                      f"({root_settings.how_to_set(name)})")
   if not os.path.isdir(root):
     raise DataError(f"--root={root}: no such directory (the {name} corpus should be there)")
-  if name == "synthetic":
-    from mer_jax.data.synthetic import native  # pylint: disable=g-import-not-at-top
-    return Scan(native.load_native(root), [])
   return datasets.load(name, root, apex=apex, **options)
 
 
 def _configured_root(name: str) -> str | None:
   """Dataset `name`'s root from the datasets file or $MER_JAX_DATA (data/corpus_roots.py)."""
-  if name == "synthetic":
+  if name in datasets.BUILT_IN:
     return None
   found = corpus_roots.resolve(name)
   return found.path if found else None
@@ -384,7 +381,7 @@ def _protocol_roots(roots: dict[str | None, str], protocol: str) -> dict[str, st
   if unknown or not all(chosen.values()):
     missing = [name for name, root in chosen.items() if not root]
     raise ConfigError(f"--protocol={protocol} needs a root for each of {list(needed)} "
-                      f"(--root=NAME=DIR, the datasets file or ${corpus_roots.DATA_HOME_ENV}); "
+                      f"(--root=NAME=DIR, the datasets file or ${root_settings.DATA_HOME_ENV}); "
                       f"no root for {missing}" + (f", and {unknown} are not of this protocol"
                                                   if unknown else ""))
   return chosen
@@ -457,17 +454,17 @@ def summarize_configured(apex: str) -> dict:
     except MerError as e:
       entry["error"] = str(e)
     corpora[name] = entry
-  return {"datasets_file": corpus_roots.user_file(),
-          "data_home": os.environ.get(corpus_roots.DATA_HOME_ENV) or None,
+  return {"datasets_file": root_settings.user_file(),
+          "data_home": os.environ.get(root_settings.DATA_HOME_ENV) or None,
           "corpora": corpora}
 
 
 def format_configured(summary: dict) -> str:
   """The text of `summarize_configured`: one line per corpus."""
   lines = [f"datasets file: {summary['datasets_file']}",
-           f"${corpus_roots.DATA_HOME_ENV}: {summary['data_home'] or '(not set)'}"]
+           f"${root_settings.DATA_HOME_ENV}: {summary['data_home'] or '(not set)'}"]
   if not summary["corpora"]:
-    lines.append("no corpus found; " + corpus_roots.how_to_set("casme2"))
+    lines.append("no corpus found; " + root_settings.how_to_set("casme2"))
   for name, c in summary["corpora"].items():
     what = (f"ERROR {c['error']}" if "error" in c else
             f"parses: {c['n_samples']} samples, {c['n_subjects']} subjects, "

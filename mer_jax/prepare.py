@@ -39,6 +39,7 @@ from mer_jax.data import apex as apex_lib
 from mer_jax.data import builders
 from mer_jax.data import corpus_roots
 from mer_jax.data import datasets
+from mer_jax.data import root_settings
 from mer_jax.errors import ConfigError, MerError
 from mer_jax.preprocess import recipe_fields, recipes
 
@@ -132,7 +133,7 @@ def run_config(config: Any) -> str:
   names = [n for n in data.datasets if data.roots.get(n)]
   if not names:
     raise ConfigError(f"none of the config's datasets {list(data.datasets)} has a root; "
-                      f"{corpus_roots.how_to_set(data.datasets[0])}")
+                      f"{root_settings.how_to_set(data.datasets[0])}")
   reports = []
   for name in names:
     options = dict(data.adapter_options.get(name, {}))

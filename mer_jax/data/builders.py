@@ -63,10 +63,10 @@ import tqdm
 from mer_jax.data import apex as apex_lib
 from mer_jax.data import datasets
 from mer_jax.data import faces
-from mer_jax.data.synthetic import native
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import frames as frames_lib
+from mer_jax.preprocess import recipe_outputs
 from mer_jax.preprocess import recipes
 from mer_jax.preprocess.recipe_hash import recipe_hash, short_hash, to_plain
 
@@ -142,7 +142,7 @@ def make_spec(dataset: str, root: str, recipe_cfg: Mapping,
     raise ConfigError(f"dataset {dataset!r} needs a root folder to be prepared and cached")
   recipe = to_plain(recipe_cfg)
   recipe_hash(recipe)  # ConfigError without a name
-  recipes.get_recipe(recipe["name"])  # ConfigError if unknown
+  recipes.check_config(recipe)  # ConfigError: an unknown recipe, a bad field
   options = {**datasets.ADAPTER_OPTIONS.get(dataset, {}), **to_plain(adapter_options or {})}
   return PrepareSpec(dataset, os.path.abspath(os.path.expanduser(root)),
                      {k: v for k, v in sorted(options.items()) if v != ""}, apex, recipe)
@@ -213,10 +213,7 @@ def scan_dataset(spec: PrepareSpec) -> Scan:
   if not os.path.isdir(spec.root):
     raise DataError(f"root {spec.root}: no such directory (the {spec.dataset} corpus "
                     "should be there)")
-  if spec.dataset == "synthetic":
-    scan = Scan(native.load_native(spec.root), [])
-  else:
-    scan = datasets.load(spec.dataset, spec.root, apex=spec.apex, **spec.adapter_options)
+  scan = datasets.load(spec.dataset, spec.root, apex=spec.apex, **spec.adapter_options)
   if not scan.samples:
     raise DataError(f"dataset {spec.dataset!r} has no samples under {spec.root}; "
                     f"{len(scan.excluded)} were excluded")
@@ -258,17 +255,10 @@ def input_spec(inputs: Mapping[str, np.ndarray]) -> InputSpec:
   return tuple((name, tuple(x.shape), x.dtype.name) for name, x in sorted(inputs.items()))
 
 
-def output_spec(samples: Sequence[Sample], recipe_cfg: Mapping,
-                boxes: Mapping[str, Any] | None = None) -> InputSpec:
-  """The recipe's output names, shapes and dtypes, from the first clip that preprocesses."""
-  first_error = None
-  for sample in samples:
-    inputs, excluded = preprocess_one(sample, recipe_cfg, (boxes or {}).get(sample.key))
-    if inputs is not None:
-      return input_spec(inputs)
-    first_error = first_error or excluded
-  raise DataError(f"no clip could be preprocessed with recipe {recipe_cfg['name']!r}; "
-                  f"the first error: {first_error.reason}")
+def declared_spec(recipe_cfg: Mapping) -> InputSpec:
+  """The names, shapes and dtypes the recipe declares it stores (preprocess/recipe_outputs.py)."""
+  return tuple((name, tuple(spec.shape), spec.dtype)
+               for name, spec in recipe_outputs.output_spec(recipe_cfg).items())
 
 
 def to_example(sample: Sample, inputs: Mapping[str, np.ndarray]) -> dict[str, Any]:
@@ -305,8 +295,9 @@ def generate_examples(samples: Sequence[Sample], recipe_cfg: Mapping, spec: Inpu
       continue
     if input_spec(inputs) != tuple(spec):
       raise DataError(f"{sample.key}: recipe {recipe_cfg['name']!r} returned "
-                      f"{input_spec(inputs)} (name, shape, dtype), but {tuple(spec)} for the "
-                      "first clip; a recipe must give every clip the same shapes")
+                      f"{input_spec(inputs)} (name, shape, dtype), but it declares "
+                      f"{tuple(spec)} (preprocess/recipe_outputs.py); a recipe must give "
+                      "every clip the shapes it declares")
     yield sample.key, to_example(sample, inputs)
 
 # -------------------------------------------------------- exclusions file ---
@@ -403,6 +394,9 @@ def builder_class() -> type:
                                             cfg.inputs, failed, self._boxes):
         count += 1
         yield key, example
+      if not count:  # raised inside the build: TFDS removes its incomplete folder
+        raise DataError(f"no clip could be preprocessed with recipe {cfg.spec.recipe['name']!r}; "
+                        f"the first error: {failed[0].reason}")
       # self.data_dir is TFDS's incomplete.* folder here: renamed with the records.
       write_exclusions(self.data_dir, cfg.spec, count, self._scan.exclusions + failed)
 
@@ -456,7 +450,7 @@ def prepare(dataset: str, root: str, recipe_cfg: Mapping, data_dir: str,
     return path
   located = faces.locate_faces(scan.samples, spec.recipe.get("face", "none"))
   scan = Scan(located.samples, scan.exclusions + located.notes)
-  inputs = output_spec(scan.samples, spec.recipe, located.boxes)
+  inputs = declared_spec(spec.recipe)
   _warn_leftovers(path)
   build(spec, data_dir, inputs, scan, located.boxes)
   logging.info("prepared %s (%.1f MB on disk)", path, folder_bytes(path) / 1e6)

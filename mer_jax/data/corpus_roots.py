@@ -29,11 +29,9 @@ import tomllib
 from typing import Any, Iterable, MutableMapping
 
 from mer_jax.data import datasets, layout
-from mer_jax.data.root_settings import (DATA_HOME_ENV, DISTRIBUTED_NAMES, USER_FILE_ENV,
-                                         how_to_set, user_file)
+from mer_jax.data.root_settings import DATA_HOME_ENV, DISTRIBUTED_NAMES, USER_FILE_ENV, user_file
 from mer_jax.errors import ConfigError
 
-__all__ = ["DATA_HOME_ENV", "DISTRIBUTED_NAMES", "USER_FILE_ENV", "how_to_set", "user_file"]
 
 @dataclasses.dataclass(frozen=True)
 class FoundRoot:

@@ -1,9 +1,11 @@
 """The dataset registry: a name in `config.data.datasets` -> the adapter that reads it.
 
-Every adapter module has `load(root, *, apex='annotated', **options) -> Scan`
+Every adapter module (ADAPTERS for the corpora, BUILT_IN for mer_jax's own
+data) has `load(root, *, apex='annotated', **options) -> Scan`
 (data/sample.py) and returns the samples it found under `root`, sorted by
 subject then clip, with every sample it excluded or repaired and why.
-Adapters are imported on first use. When an adapter cannot read a root that
+A built-in dataset can also be generated in memory without a root
+(`generate`). Adapters are imported on first use. When an adapter cannot read a root that
 has none of its corpus' marks but another corpus' (LAYOUTS), the error says
 which corpus the folder looks like.
 """
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from mer_jax.data.sample import Scan
+import numpy as np
+
+from mer_jax.data.sample import Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 
 # name -> (adapter module, fixed options). 'smic' is SMIC-HS, as in MEGC 2019.
@@ -42,7 +46,11 @@ ADAPTER_OPTIONS: dict[str, dict[str, Any]] = {
     "smic_nir": {"frames": "auto"},
     "casme_sq": {},
 }
-NAMES = tuple(ADAPTERS) + ("synthetic",)
+# Datasets built into mer_jax: name -> the module that reads one from a root
+# (`load(root, *, apex)`) or, without a root, generates it in memory
+# (`generate(options) -> (Scan, frame reader)`, options from config.data.<name>).
+BUILT_IN: dict[str, str] = {"synthetic": "mer_jax.data.synthetic.source"}
+NAMES = tuple(ADAPTERS) + tuple(BUILT_IN)
 
 # Corpus -> (its name, what its root holds, the marks of that: globs under the
 # root or a doubled top folder; datasets.md sections 1-5), enough to tell one
@@ -105,10 +113,11 @@ def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Sc
   Raises:
     ConfigError: an unknown dataset, or an option its adapter does not take.
   """
-  if name not in ADAPTERS:
-    raise ConfigError(f"dataset {name!r} is unknown; expected one of "
-                      f"{sorted(ADAPTERS) + ['synthetic']}")
+  if name not in NAMES:
+    raise ConfigError(f"dataset {name!r} is unknown; expected one of {sorted(NAMES)}")
   check_options(name, options)
+  if name in BUILT_IN:
+    return importlib.import_module(BUILT_IN[name]).load(root, apex=apex)
   module, fixed = ADAPTERS[name]
   options = {k: v for k, v in options.items() if v != ""}
   try:
@@ -117,6 +126,21 @@ def load(name: str, root: str, *, apex: str = "annotated", **options: Any) -> Sc
     if why := other_corpus(name, root):
       raise DataError(why) from e
     raise
+
+
+def generate(name: str, options: Mapping[str, Any]
+             ) -> tuple[Scan, Callable[[Sample], np.ndarray]]:
+  """Built-in dataset `name` generated in memory: (its scan, how to read a sample's frames).
+
+  `options`: `config.data.<name>`, e.g. the SyntheticSpec fields of 'synthetic'.
+
+  Raises:
+    ConfigError: `name` is not built in (a corpus needs a root), or a bad option.
+  """
+  if name not in BUILT_IN:
+    raise ConfigError(f"dataset {name!r} needs a root folder (only {sorted(BUILT_IN)} can "
+                      "be generated in memory)")
+  return importlib.import_module(BUILT_IN[name]).generate(options)
 
 
 def other_corpus(name: str, root: str) -> str | None:

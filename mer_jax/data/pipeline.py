@@ -33,8 +33,6 @@ from mer_jax.data import datasets
 from mer_jax.data import faces
 from mer_jax.data import labels as labels_lib
 from mer_jax.data import manifests
-from mer_jax.data import synthetic
-from mer_jax.data.synthetic import native
 from mer_jax.data.sample import Exclusion, Sample, Scan
 from mer_jax.errors import ConfigError, DataError
 from mer_jax.preprocess import recipes
@@ -61,30 +59,21 @@ class ExperimentData:
   caches: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
-def load_synthetic(data_cfg: Mapping) -> tuple[Scan, ClipReader]:
-  """The built-in dataset: generated from `data.synthetic`, or read from `roots.synthetic`."""
-  root = data_cfg["roots"].get("synthetic")
-  if root:
-    return Scan(native.load_native(root), []), read_from_disk
-  try:
-    spec = synthetic.SyntheticSpec(**dict(data_cfg["synthetic"]))
-  except TypeError as e:
-    raise ConfigError(f"config.data.synthetic: {e}") from e
-  data = synthetic.generate(spec)
-  videos = {s.key: v for s, v in zip(data.samples, data.videos)}
-  return Scan(data.samples, []), lambda s: videos[s.key]
-
-
 read_from_disk = builders.read_from_disk  # reads a sample's frames from its `frame_paths`
 
 
 def load_dataset(name: str, data_cfg: Mapping) -> tuple[Scan, ClipReader]:
-  """One dataset's samples and how to read their frames."""
-  if name == "synthetic":
-    return load_synthetic(data_cfg)
+  """One dataset's samples and how to read their frames.
+
+  A built-in dataset without a root (datasets.BUILT_IN, the :demo data) is
+  generated in memory from `config.data.<name>`.
+  """
+  root = data_cfg["roots"].get(name, "")
+  if not root and name in datasets.BUILT_IN:
+    return datasets.generate(name, data_cfg[name])
   options = dict(data_cfg.get("adapter_options", {}).get(name, {}))
-  return datasets.load(name, data_cfg["roots"].get(name, ""), apex=data_cfg["apex"],
-                       **options), read_from_disk
+  return (datasets.load(name, root, apex=data_cfg.get("apex", "annotated"), **options),
+          read_from_disk)
 
 
 def _frame_reader(read: ClipReader) -> faces.FrameReader | None:

@@ -31,7 +31,7 @@ from mer_jax.errors import ConfigError
 FACES = ("none", "haar", "dlib")           # recipes.check_face_method, data/faces.py
 TEMPORAL = ("tim", "linear")               # recipes.resample
 FLOWS = ("tvl1", "opencv_tvl1")            # recipes.ATNET_FLOWS
-CHANNELS = ("flow", "strain", "gray")      # recipes.ELRCN_CHANNEL_WIDTHS
+CHANNELS = ("flow", "strain", "gray")      # recipe_outputs.ELRCN_CHANNEL_WIDTHS
 
 
 class Field(NamedTuple):

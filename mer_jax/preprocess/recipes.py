@@ -12,7 +12,9 @@ this clip alone (`face.locate_in_clip`: the onset frame, then the frames
 nearest it) and raises FaceNotFoundError when no frame has one. It returns
 what is stored for that clip: one float32 array (stored as the input named 'frames'), or a dict of named arrays
 of any dtype (e.g. a padded sequence and its length). `run` calls a recipe and
-always gives the dict. Recipes are looked up by `config.data.recipe.name`.
+always gives the dict. Recipes are looked up by `config.data.recipe.name`;
+what each stores (names, shapes, dtypes) is declared from its fields in
+preprocess/recipe_outputs.py.
 """
 
 from __future__ import annotations
@@ -58,10 +60,6 @@ def pixels(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *
   if recipe["subtract_onset"]:
     x = x - x[:1]
   return x.astype(np.float32)
-
-
-# Channels each part of the `elrcn_stack` input contributes, in stacking order.
-ELRCN_CHANNEL_WIDTHS = {"flow": 3, "strain": 1, "gray": 1}
 
 
 def elrcn_stack(frames: np.ndarray, recipe: Mapping, apex_index: int | None = None, *,

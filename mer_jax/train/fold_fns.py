@@ -1,4 +1,4 @@
-"""The compiled functions of a fold group: steps.py's one-fold functions vmapped over folds.
+"""The compiled functions of a fold group: steps.py's one-fold functions over all its folds.
 
 The train state carries a leading fold axis `[F, ...]` sharded over the mesh's
 'fold' axis; the dataset (`{'inputs': {name: [N, ...]}, 'label': [N]}`) is
@@ -7,7 +7,9 @@ function takes the states and a dict of per-fold arrays (leading axis F);
 what all folds share (the dataset, the step number) goes in by keyword
 (`over_folds`), so no positional `in_axes` tuple says which is which. The
 functions compile once per run: every fold group has the same shapes
-(fold_plan.py).
+(fold_plan.py). The training and evaluation steps run the folds batched
+('vmap') or one after another inside the program ('map';
+train/fold_strategy.py).
 """
 
 from __future__ import annotations
@@ -64,22 +66,35 @@ def model_view(state: TrainState) -> TrainState:
   return state.replace(opt_state={})
 
 
-def over_folds(fn: Callable[..., Any], *, shared: bool = False) -> Callable[..., Any]:
+def over_folds(fn: Callable[..., Any], *, shared: bool = False, strategy: str = "vmap",
+               fold_devices: int = 1) -> Callable[..., Any]:
   """`fn` of one fold, run for every fold: its positional arguments carry the fold axis.
 
   With `shared`, the last positional argument is a dict of arguments that
-  every fold shares (no fold axis), passed to `fn` by keyword.
+  every fold shares (no fold axis), passed to `fn` by keyword. `strategy`
+  (train/fold_strategy.py): 'vmap' batches the folds; 'map' runs the folds of
+  each of the `fold_devices` devices on the mesh's 'fold' axis one after
+  another (`lax.map`), the devices side by side.
   """
   def run(*args):
     folded, common = (args[:-1], args[-1]) if shared else (args, {})
-    return jax.vmap(lambda *f: fn(*f, **common), spmd_axis_name="fold")(*folded)
+    one = lambda *f: fn(*f, **common)  # noqa: E731
+    if strategy == "vmap":
+      return jax.vmap(one, spmd_axis_name="fold")(*folded)
+    in_turn = lambda *f: jax.lax.map(lambda g: one(*g), f)  # noqa: E731
+    if fold_devices == 1:
+      return in_turn(*folded)
+    split = lambda x: x.reshape((fold_devices, -1) + x.shape[1:])  # noqa: E731
+    out = jax.vmap(in_turn, spmd_axis_name="fold")(*jax.tree.map(split, folded))
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
   return run
 
 
 def make_fold_fns(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.sharding.Mesh,
                   data: Mapping[str, np.ndarray], *, batch_size: int, steps_per_epoch: int,
                   eval_chunk: int, microbatches: int = 1, start: StartWeights | None = None,
-                  augment: augmentation.Augmentation | None = None) -> FoldFns:
+                  augment: augmentation.Augmentation | None = None,
+                  strategy: str = "vmap") -> FoldFns:
   """Compiles the per-fold functions of a run on `mesh` over the dataset `data`.
 
   Args:
@@ -88,22 +103,26 @@ def make_fold_fns(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.
     augment: stored inputs -> model input (train/augmentation.py); default none.
     start: pretrained variables for every fold, passed to the compiled init
       as an argument, not baked into it as a constant.
+    strategy: 'vmap' or 'map' (train/fold_strategy.py `resolve`): how the
+      training and evaluation steps run the folds of a device.
   """
   fs, rep = sharding.fold_sharding(mesh), sharding.replicated(mesh)
   data = multihost.put(dict(data), rep)
   augment = augment or augmentation.none()
   per_call = steps.steps_per_call(steps_per_epoch)
+  folds = functools.partial(over_folds, shared=True, strategy=strategy,
+                            fold_devices=mesh.shape["fold"])
   epoch = functools.partial(
       steps.train_epoch, model=model, tx=tx, batch_size=batch_size, steps=per_call,
       microbatches=microbatches, constrain=sharding.batch_constraint(mesh, batch_size),
       augment=augment)
-  train = jax.jit(over_folds(lambda state, f, *, data, first_step: epoch(
-      state, f["fold"], data, f["key"], f["active"], first_step), shared=True),
+  train = jax.jit(folds(lambda state, f, *, data, first_step: epoch(
+      state, f["fold"], data, f["key"], f["active"], first_step)),
                   in_shardings=(fs, fs, rep), out_shardings=(fs, fs), donate_argnums=0)
   evaluate_one = functools.partial(steps.evaluate, model=model, chunk=eval_chunk,
                                    augment=augment)
-  evaluate = jax.jit(over_folds(lambda state, f, *, data: evaluate_one(state, f["idx"], f["n"],
-                                                                       data), shared=True),
+  evaluate = jax.jit(folds(lambda state, f, *, data: evaluate_one(state, f["idx"], f["n"],
+                                                                  data)),
                      in_shardings=(fs, fs, rep), out_shardings=(fs, fs))
   select_best = jax.jit(
       over_folds(lambda take, new, best: steps.select_tree(take, model_view(new), best)),
@@ -117,7 +136,8 @@ def make_fold_fns(model: nn.Module, tx: optax.GradientTransformation, mesh: jax.
   return FoldFns(init=make_init(model, tx, augment, data, start, fs),
                  train_steps=lambda states, folded, first_step: train(
                      states, folded, {"data": data, "first_step": np.int32(first_step)}),
-                 evaluate=lambda states, folded: evaluate(states, folded, {"data": data}), select_best=select_best, copy_models=copy_models,
+                 evaluate=lambda states, folded: evaluate(states, folded, {"data": data}),
+                 select_best=select_best, copy_models=copy_models,
                  set_lr_scale=set_lr_scale, put=lambda tree: multihost.put(tree, fs),
                  steps_per_call=per_call)
 

@@ -27,8 +27,9 @@ import tqdm
 from mer_jax import models, multihost
 from mer_jax.data import pipeline, protocols
 from mer_jax.errors import ConfigError
-from mer_jax.train import (augmentation, checkpoint, fold_fns, fold_plan, optim, outcomes,
-                           pretrained, pretraining, provenance, run_dir, selection, sharding)
+from mer_jax.train import (augmentation, checkpoint, fold_fns, fold_plan, fold_strategy,
+                           optim, outcomes, pretrained, pretraining, provenance, run_dir,
+                           selection, sharding)
 from mer_jax.train.checkpoint import GroupCheckpointer
 from mer_jax.train.metric_writer import MetricWriter, fold_tags
 from mer_jax.train.outcomes import FoldOutcome
@@ -115,6 +116,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       `workdir/pretrain`; a sweep's runs share one).
   """
   check_train_config(config.train)
+  fold_strategy.check(config.protocol.get("fold_strategy", "auto"))
   run_dir.prepare(workdir, config.to_dict())
   imported = pretrained.load(pretrained_config(config))  # Before the data: fail early.
   pretraining.check_config(config)
@@ -190,11 +192,10 @@ def train_group(fns: fold_fns.FoldFns, plan: fold_plan.FoldPlan, ids: list[int],
     for epoch in bar:
       if not group.selection.active.any():
         break
-      active = group.selection.active.copy()
       group, metrics = train_epoch(fns, group, arrays, ids, names, epoch, settings)
-      record(writer, tags, group, epoch, ids, active, metrics, settings)
+      record(writer, tags, group, epoch, ids, metrics, settings)
       bar.set_postfix(active=int(group.selection.active.sum()),
-                      loss=f"{np.mean(metrics['loss'][active]):.3f}")
+                      loss=f"{np.mean(metrics['loss'][metrics['active']]):.3f}")
       save(ckpt, group, settings)
   ckpt.close()
   _, logits = evaluate(fns, group.best, arrays["test"], arrays["n_test"])
@@ -207,7 +208,8 @@ def train_epoch(fns: fold_fns.FoldFns, group: GroupState, arrays: Mapping[str, j
   """One epoch of every active fold: learning rate, steps, monitor, selection, plateau.
 
   Returns the new state and the epoch's per-fold [F] 'loss', 'accuracy',
-  'monitor' (None under selection 'last') and 'lr' (the rate the epoch used).
+  'monitor' (None under selection 'last'), 'lr' (the rate the epoch used) and
+  'active' (the folds it trained: selection may stop some of them after it).
   """
   sel, plateau, schedule = group.selection, group.plateau, settings.schedule
   active = sel.active.copy()
@@ -234,7 +236,7 @@ def train_epoch(fns: fold_fns.FoldFns, group: GroupState, arrays: Mapping[str, j
       30, epoch, active.sum(), np.mean(m["loss"][active]),
       "-" if monitor is None else f"{np.mean(monitor[active]):.4f}")
   group = dataclasses.replace(group, states=states, best=best, epoch=epoch, lr_scale=scale)
-  return group, {**m, "monitor": monitor, "lr": lr}
+  return group, {**m, "monitor": monitor, "lr": lr, "active": active}
 
 
 def train_steps(fns: fold_fns.FoldFns, states: TrainState, arrays: Mapping[str, jax.Array],
@@ -291,9 +293,10 @@ def save(ckpt: GroupCheckpointer, group: GroupState, settings: EpochSettings) ->
 
 
 def record(writer: MetricWriter, tags: list[str], group: GroupState, epoch: int,
-           ids: list[int], active: np.ndarray, m: Mapping[str, Any],
-           settings: EpochSettings) -> None:
-  """Stores the epoch's per-fold figures in the history; writes them and the rate as scalars."""
+           ids: list[int], m: Mapping[str, Any], settings: EpochSettings) -> None:
+  """Stores the epoch's per-fold figures (`train_epoch`'s) of the folds it trained in the
+  history; writes them and the rate as scalars."""
+  active = m["active"]
   monitor = m["monitor"] if m["monitor"] is not None else np.full(len(ids), np.nan)
   values = {"train_loss": m["loss"], "train_accuracy": m["accuracy"], "monitor_loss": monitor}
   for key, v in values.items():
@@ -367,14 +370,17 @@ def compile_fold_fns(config: ml_collections.ConfigDict, data: pipeline.Experimen
   tx = optim.make_optimizer(config.optim, config.schedule)
   group_size = max(1, min(config.protocol.folds_in_parallel, len(plan.folds)))
   mesh = sharding.make_mesh(group_size)
-  logging.info("mesh %s; %d folds at once, %d steps per epoch", dict(mesh.shape),
-               group_size, steps_per_epoch)
+  strategy = fold_strategy.resolve(config.protocol.get("fold_strategy", "auto"),
+                                   jax.default_backend(), config.model_name)
+  logging.info("mesh %s; %d folds at once (%s), %d steps per epoch", dict(mesh.shape),
+               group_size, strategy, steps_per_epoch)
   example = augmentation.example_input(augment, data.inputs)
   fns = fold_fns.make_fold_fns(
       model, tx, mesh, {"inputs": data.inputs, "label": data.labels}, batch_size=batch,
       steps_per_epoch=steps_per_epoch, eval_chunk=config.eval.batch_size,
       microbatches=config.train.get("microbatches", 1),
-      start=start_weights(config, model, example, imported), augment=augment)
+      start=start_weights(config, model, example, imported), augment=augment,
+      strategy=strategy)
   return fns, EpochSettings.from_config(config, steps_per_epoch), group_size
 
 

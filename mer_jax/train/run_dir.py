@@ -32,9 +32,10 @@ from mer_jax.train import run_lock
 
 # Speed and memory only: remat recomputes the same values; microbatches give the
 # same update up to float rounding; compare_runs only adds rows to the report.
-RESUMABLE_FIELDS = ("protocol.folds_in_parallel", "train.checkpoint_every_epochs",
-                    "train.progress_bar", "train.microbatches", "model.remat",
-                    "eval.compare_runs", "train.untrained_folds")
+RESUMABLE_FIELDS = ("protocol.folds_in_parallel", "protocol.fold_strategy",
+                    "train.checkpoint_every_epochs", "train.progress_bar",
+                    "train.microbatches", "model.remat", "eval.compare_runs",
+                    "train.untrained_folds")
 # Where the inputs are, not what they are (a field or a section of fields).
 LOCATING_FIELDS = ("data.roots", "data.cache_dir", "pretrained.path", "eval.batch_size")
 

@@ -10,6 +10,7 @@ through its adapter, checking that:
 """
 
 import csv
+import dataclasses
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from mer_jax.data import casme
 from mer_jax.data import casme2
 from mer_jax.data import casme_sq
 from mer_jax.data import corpus
+from mer_jax.data import datasets
 from mer_jax.data import samm
 from mer_jax.data import smic
 from mer_jax.data import synthetic
@@ -32,7 +34,7 @@ from mer_jax.data.synthetic import native
 from mer_jax.data.synthetic.writers import casme2 as casme2_writer
 from mer_jax.data.synthetic.writers import samm as samm_writer
 from mer_jax.data.synthetic.writers import smic as smic_writer
-from mer_jax.errors import DataError
+from mer_jax.errors import ConfigError, DataError
 
 SPEC = synthetic.SyntheticSpec(num_subjects=2, clips_per_subject=3, image_size=16,
                                min_duration_s=0.02, max_duration_s=0.03)
@@ -124,6 +126,33 @@ def test_synthetic_native_layout_round_trips_through_the_load(data, tmp_path):
   assert [(s.subject, s.clip, s.onset, s.apex, s.offset) for s in samples] == [
       (s.subject, s.clip, s.onset, s.apex, s.offset) for s in data.samples]
   assert {s.apex_source for s in samples} == {"synthetic"}
+
+
+def test_the_built_in_data_goes_through_the_dataset_registry(data, tmp_path):
+  """'synthetic' is read by `datasets.load` from a root and made by `datasets.generate`
+  without one, like any registered dataset: no caller names it."""
+  native.write_native(data, str(tmp_path))
+  scan = datasets.load("synthetic", str(tmp_path))
+  assert scan.samples == native.load_native(str(tmp_path)) and not scan.exclusions
+  generated, read = datasets.generate("synthetic", dataclasses.asdict(SPEC))
+  assert [s.key for s in generated.samples] == [s.key for s in data.samples]
+  np.testing.assert_array_equal(read(generated.samples[2]), data.videos[2])
+  with pytest.raises(ConfigError, match="needs a root folder"):
+    datasets.generate("casme2", {})
+  with pytest.raises(ConfigError, match="config.data.synthetic: .*'num_subject'"):
+    datasets.generate("synthetic", {"num_subject": 3})
+  with pytest.raises(ConfigError, match="has no option"):
+    datasets.load("synthetic", str(tmp_path), frames="raw")
+
+
+def test_a_bad_row_of_the_built_in_layout_raises_naming_the_line(data, tmp_path):
+  native.write_native(data, str(tmp_path))
+  path = tmp_path / "annotations.csv"
+  lines = path.read_text().splitlines()
+  lines[2] = lines[2].replace(f",{data.samples[1].apex},", ",x,", 1)
+  path.write_text("\n".join(lines) + "\n")
+  with pytest.raises(DataError, match="annotations.csv, line 3"):
+    datasets.load("synthetic", str(tmp_path))
 
 
 @pytest.mark.parametrize("cell", ["inf", "1e400", "ninety-five"])

@@ -9,7 +9,7 @@ import pytest
 
 import corpus_trees
 from mer_jax import config_files
-from mer_jax.data import corpus_roots
+from mer_jax.data import corpus_roots, root_settings
 from mer_jax.errors import ConfigError
 
 
@@ -66,7 +66,7 @@ def test_the_file_may_hold_a_roots_table_and_its_path_an_environment_variable(
   path = tmp_path / "mine.toml"
   path.write_text('[roots]\ncasme2 = "~/CASME2"\n')
   monkeypatch.setenv("MER_JAX_DATASETS_FILE", str(path))
-  assert corpus_roots.user_file() == str(path)
+  assert root_settings.user_file() == str(path)
   assert corpus_roots.resolve("casme2") == corpus_roots.FoundRoot(
       os.path.expanduser("~/CASME2"), str(path))
 

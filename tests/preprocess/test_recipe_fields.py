@@ -9,7 +9,7 @@ import pytest
 from mer_jax import config_files, prepare
 from mer_jax.data import builders, pipeline
 from mer_jax.errors import ConfigError
-from mer_jax.preprocess import recipes
+from mer_jax.preprocess import recipe_outputs, recipes
 
 CLIP = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3), np.uint8)
 # A valid recipe of each kind, small enough to run (face 'none': no detector).
@@ -122,7 +122,7 @@ def test_every_field_of_every_recipe_has_a_check_and_a_bad_case():
       recipes.check_config({**GOOD[name], field: spec.example})
   # Its known values are the recipes' own.
   assert recipe_fields.FLOWS == recipes.ATNET_FLOWS
-  assert recipe_fields.CHANNELS == tuple(recipes.ELRCN_CHANNEL_WIDTHS)
+  assert recipe_fields.CHANNELS == tuple(recipe_outputs.ELRCN_CHANNEL_WIDTHS)
 
 
 @pytest.mark.parametrize("name, fields, message", [

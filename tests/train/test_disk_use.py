@@ -157,7 +157,7 @@ def test_the_preprocessing_cache_logs_its_size(tmp_path, monkeypatch, caplog):
   monkeypatch.setattr(builders, "prepared_dir", lambda *a: str(path))
   monkeypatch.setattr(builders, "is_prepared", lambda p: pathlib.Path(p).is_dir())
   monkeypatch.setattr(builders, "build", build)
-  monkeypatch.setattr(builders, "output_spec", lambda *a: None)
+  monkeypatch.setattr(builders, "declared_spec", lambda *a: None)
   monkeypatch.setattr(builders.faces, "locate_faces",
                       lambda samples, face: types.SimpleNamespace(
                           samples=samples, notes=[], boxes=None))

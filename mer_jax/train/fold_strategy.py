@@ -1,0 +1,50 @@
+"""How the folds of a group share one compiled program: `config.protocol.fold_strategy`.
+
+  'vmap'  every fold's step batched into one (`jax.vmap` over the fold axis):
+          a convolution with per-fold weights becomes one grouped convolution.
+  'map'   the folds of a device one after another inside the same compiled
+          program (`jax.lax.map`, a loop on the device): one compile, no host
+          round trips, each fold's convolutions as one fold's. Folds on
+          different devices still run side by side.
+  'auto'  (the default) the faster of the two for the backend and the model,
+          from the measurements in AUTO.
+
+Both compute the same per-fold functions with the same per-fold keys, so a
+run's results do not depend on the strategy beyond float rounding
+(tests/train/test_fold_strategy.py).
+"""
+
+from __future__ import annotations
+
+from mer_jax.errors import ConfigError
+
+STRATEGIES = ("vmap", "map", "auto")
+
+# (backend, model_name) -> what 'auto' runs; a model not listed takes its
+# backend's entry under None. Figures: epoch of 4 folds at once, `:demo` sizes,
+# s per epoch vmap -> map, 2-core CPU, jax 0.10.2 / Python 3.11
+# (`python -m benchmarks.run --only fold_scaling --sizes small`, BUILD_NOTES
+# "Fold strategy"). On accelerators nothing is measured yet: vmap, the
+# design's batching of folds, until the GPU suite (benchmarks/gpu_suite.sh)
+# measures both.
+AUTO: dict[tuple[str, str | None], str] = {
+    ("cpu", None): "map",                     # convolutions: grouped ones are slower per fold
+    ("cpu", "elrcn_temporal_only"): "vmap",   # LSTMs only: batched matmuls win
+    ("gpu", None): "vmap",
+    ("tpu", None): "vmap",
+}
+
+
+def check(strategy: str) -> None:
+  """ConfigError unless `strategy` is one of STRATEGIES."""
+  if strategy not in STRATEGIES:
+    raise ConfigError(f"config.protocol.fold_strategy={strategy!r}; expected one of "
+                      f"{STRATEGIES} ('auto': chosen per backend and model)")
+
+
+def resolve(strategy: str, backend: str, model_name: str) -> str:
+  """'vmap' or 'map': `strategy` itself, or what 'auto' picks for `backend` and the model."""
+  check(strategy)
+  if strategy != "auto":
+    return strategy
+  return AUTO.get((backend, model_name), AUTO.get((backend, None), "vmap"))
