@@ -74,14 +74,20 @@ def over_folds(fn: Callable[..., Any], *, shared: bool = False, strategy: str = 
   every fold shares (no fold axis), passed to `fn` by keyword. `strategy`
   (train/fold_strategy.py): 'vmap' batches the folds; 'map' runs the folds of
   each of the `fold_devices` devices on the mesh's 'fold' axis one after
-  another (`lax.map`), the devices side by side.
+  another (a `lax.scan` over them), the devices side by side. On the CPU
+  backend that scan is unrolled: XLA:CPU runs convolutions inside a loop
+  several times slower than outside one (BUILD_NOTES, "XLA:CPU runs
+  convolutions in loops slowly"), and an unrolled scan is still one program.
   """
+  unroll = jax.default_backend() == "cpu"
+
   def run(*args):
     folded, common = (args[:-1], args[-1]) if shared else (args, {})
     one = lambda *f: fn(*f, **common)  # noqa: E731
     if strategy == "vmap":
       return jax.vmap(one, spmd_axis_name="fold")(*folded)
-    in_turn = lambda *f: jax.lax.map(lambda g: one(*g), f)  # noqa: E731
+    in_turn = lambda *f: jax.lax.scan(  # noqa: E731
+        lambda carry, g: (carry, one(*g)), None, f, unroll=unroll)[1]
     if fold_devices == 1:
       return in_turn(*folded)
     split = lambda x: x.reshape((fold_devices, -1) + x.shape[1:])  # noqa: E731

@@ -6,6 +6,9 @@ strategies, on the 4 CPU devices of conftest.py: 4 folds two per device
 the rest of the devices on 'data' (ATNet).
 """
 
+import pathlib
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -49,9 +52,20 @@ def test_map_and_vmap_train_the_same_folds(family, folds, group):
                params_m, params_v)
 
 
+def test_every_config_model_has_a_measured_cpu_entry():
+  configs = pathlib.Path(__file__).parents[2] / "configs"
+  used = {m for f in configs.glob("*.py")
+          for m in re.findall(r'model_name = "(\w+)"', f.read_text())}
+  assert "atnet" in used and "mer_rcnn" in used  # the pattern still finds the configs' models
+  missing = sorted(used - {m for b, m in fold_strategy.AUTO if b == "cpu"})
+  assert not missing, f"add these models to fold_strategy.AUTO: {missing}"
+
+
 def test_auto_follows_the_table_and_bad_names_are_config_errors():
   assert fold_strategy.resolve("auto", "cpu", "mer_rcnn") == "map"
   assert fold_strategy.resolve("auto", "cpu", "elrcn_temporal_only") == "vmap"
+  assert fold_strategy.resolve("auto", "cpu", "atnet") == "vmap"
+  assert fold_strategy.resolve("auto", "cpu", "a_new_cnn") == "map"  # the backend's entry
   assert fold_strategy.resolve("auto", "gpu", "mer_rcnn") == "vmap"
   assert fold_strategy.resolve("auto", "rocm", "atnet") == "vmap"  # no entry: the default
   assert fold_strategy.resolve("map", "gpu", "atnet") == "map"
