@@ -72,7 +72,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.model_name = "r3d_convlstm_ae"
   c.model = dict(hidden=(101, 101, 101, 101), decoder_input="feedback",
-                 backbone_widths=(64, 128, 256, 512), dtype="float32")
+                 backbone_widths=(64, 128, 256, 512), dtype="float32",
+                 conv3d="auto")  # speed only: temporal taps on the CPU (BUILD_NOTES)
   c.pretrained = dict(kind="torchvision_r3d_18", path="", into=("backbone",), skip=("fc",))
   # The whole network pre-trained on macro-expression clips (CK+, MUG, Oulu-CASIA:
   # folder/<class>/<clip>/<frames>, peak last) at lr 1e-4, then fine-tuned

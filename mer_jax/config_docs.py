@@ -169,6 +169,8 @@ _MODEL = {
     "model.decoder_input": "R3D-ConvLSTM-AE: the decoder's input, 'feedback' or 'repeat' "
                            "(models/conv_lstm.py)",
     "model.backbone_widths": "R3D-ConvLSTM-AE: channels of the r3d_18 stages",
+    "model.conv3d": "R3D-ConvLSTM-AE: how its 3-D convolutions run, 'auto' (temporal taps on "
+                    "the CPU, XLA's elsewhere), 'xla' or 'temporal_taps' (models/temporal_taps.py)",
 }
 
 _PRETRAINED = {

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from mer_jax.errors import ConfigError
-from mer_jax.models import conv_lstm, resnet3d
+from mer_jax.models import conv_lstm, resnet3d, temporal_taps
 
 PAPER_HIDDEN = (101, 101, 101, 101)
 PAPER_PARAMETERS = 37_622_294    # at the paper's [B, 12, 64, 64, 3] input, 3 classes
@@ -71,6 +71,8 @@ class R3dConvLstmAE(nn.Module):
     backbone_widths: channels of the r3d_18 stages (the paper's 64..512 by default).
     dtype: computation dtype (a jnp dtype or its name); parameters, the
       ConvLSTM gates and the logits are float32.
+    conv3d: how the backbone's and the class conv's 3-D convolutions run
+      ('auto', 'xla', 'temporal_taps'; `resnet3d.R3D18`).
   """
 
   num_classes: int = 3
@@ -81,6 +83,7 @@ class R3dConvLstmAE(nn.Module):
   input_std: Sequence[float] = KINETICS_STD_RGB
   backbone_widths: Sequence[int] = resnet3d.WIDTHS
   dtype: Any = "float32"
+  conv3d: str = "auto"
 
   @nn.compact
   def __call__(self, x: jax.Array, *, train: bool = False
@@ -96,13 +99,14 @@ class R3dConvLstmAE(nn.Module):
     x = (jnp.asarray(x, jnp.float32) - jnp.asarray(self.input_mean)) / jnp.asarray(
         self.input_std)
     maps, _ = resnet3d.R3D18(return_maps=True, bn_momentum=self.bn_momentum, dtype=dtype,
-                             widths=tuple(self.backbone_widths),
+                             widths=tuple(self.backbone_widths), conv3d=self.conv3d,
                              name="backbone")(x, train=train)           # [B, T', H', W', C]
     decoded, _ = conv_lstm.ConvLSTMAutoEncoder(
         tuple(self.hidden), self.decoder_input, dtype=dtype,
         name="autoencoder")(maps)                                       # [B, T', H', W', F]
     class_maps = nn.Conv(self.num_classes, (1, 3, 3), padding=((0, 0), (1, 1), (1, 1)),
-                         dtype=dtype, name="class_conv")(decoded.astype(dtype))
+                         dtype=dtype, conv_general_dilated=temporal_taps.conv_for(self.conv3d),
+                         name="class_conv")(decoded.astype(dtype))
     logits = jnp.mean(class_maps.astype(jnp.float32), axis=(1, 2, 3))  # adaptive avg pool
     features = jnp.mean(decoded.astype(jnp.float32), axis=(1, 2, 3))
     return logits, {"features": features, "class_maps": class_maps}

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -138,19 +138,22 @@ class BasicBlock(nn.Module):
 
   For images `[B, H, W, C]` (3x3 convolutions) and, as the video ResNets'
   Conv3DSimple block, for clips `[B, T, H, W, C]` (3x3x3, the stride in every
-  dimension): the kernel has one 3 per dimension of the input.
+  dimension): the kernel has one 3 per dimension of the input. `conv_general_dilated`
+  is the convolutions' (None: XLA's; `temporal_taps.conv_for` for clips).
   """
 
   width: int
   stride: int = 1
   bn_momentum: float = 0.9
   dtype: Any = jnp.float32
+  conv_general_dilated: Callable[..., jax.Array] | None = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum, epsilon=BN_EPSILON, dtype=self.dtype)
-    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT)
+    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT,
+                             conv_general_dilated=self.conv_general_dilated)
     dims = x.ndim - 2
     strides = (self.stride,) * dims
     y = conv(self.width, (3,) * dims, strides=strides, padding=1, name="conv1")(x)
@@ -163,15 +166,18 @@ class BasicBlock(nn.Module):
 
 
 def basic_stages(x: jax.Array, train: bool, bn_momentum: float, dtype: Any,
-                 widths: Sequence[int] = WIDTHS) -> jax.Array:
+                 widths: Sequence[int] = WIDTHS,
+                 conv: Callable[..., jax.Array] | None = None) -> jax.Array:
   """layer1..layer4 of ResNet-18 (2-D or 3-D), created in the caller's scope as `layerL_b`.
 
-  `widths`: the channels of the four stages (torchvision's by default).
+  `widths`: the channels of the four stages (torchvision's by default);
+  `conv`: the blocks' `conv_general_dilated` (None: XLA's).
   """
   for stage, width in enumerate(widths):
     for block in range(RESNET18_BLOCKS):
       stride = 2 if stage > 0 and block == 0 else 1
-      x = BasicBlock(width, stride, bn_momentum, dtype, name=f"layer{stage + 1}_{block}")(x, train)
+      x = BasicBlock(width, stride, bn_momentum, dtype, conv,
+                     name=f"layer{stage + 1}_{block}")(x, train)
   return x
 
 

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 
 from mer_jax.errors import ConfigError
+from mer_jax.models import temporal_taps
 from mer_jax.models.resnet import BN_EPSILON, HE_FAN_OUT, WIDTHS, basic_stages
 
 STEM_KERNEL, STEM_STRIDES, STEM_PADDING = (3, 7, 7), (1, 2, 2), ((1, 1), (3, 3), (3, 3))
@@ -58,6 +59,9 @@ class R3D18(nn.Module):
     dtype: computation dtype; parameters and batch statistics stay float32.
     widths: channels of the stem and the four stages (torchvision's 64..512;
       narrower ones only for quick CPU runs, they take no Kinetics import).
+    conv3d: how the 3-D convolutions run (`temporal_taps.IMPLS`): 'auto' (sums
+      of 2-D convolutions over the temporal taps on the CPU backend, XLA's 3-D
+      convolution elsewhere), 'xla' or 'temporal_taps'; the same values.
   """
 
   num_classes: int | None = None
@@ -65,6 +69,7 @@ class R3D18(nn.Module):
   bn_momentum: float = 0.9
   dtype: Any = jnp.float32
   widths: Sequence[int] = WIDTHS
+  conv3d: str = "auto"
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False
@@ -75,12 +80,14 @@ class R3D18(nn.Module):
                         f"leave num_classes unset (got {self.num_classes})")
     if x.ndim != 5:
       raise ValueError(f"R3D18 expects clips [B, T, H, W, C], got shape {tuple(x.shape)}")
+    conv = temporal_taps.conv_for(self.conv3d)
     x = nn.Conv(self.widths[0], STEM_KERNEL, strides=STEM_STRIDES, padding=STEM_PADDING,
                 use_bias=False, dtype=self.dtype, kernel_init=HE_FAN_OUT,
+                conv_general_dilated=conv,
                 name="stem_conv")(jnp.asarray(x, self.dtype or jnp.float32))
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                              epsilon=BN_EPSILON, dtype=self.dtype, name="stem_bn")(x))
-    x = basic_stages(x, train, self.bn_momentum, self.dtype, self.widths)
+    x = basic_stages(x, train, self.bn_momentum, self.dtype, self.widths, conv)
     features = jnp.mean(x.astype(jnp.float32), axis=(1, 2, 3))      # [B, widths[-1]]
     aux = {"features": features, "maps": x}
     if self.return_maps:

@@ -34,7 +34,7 @@ from mer_jax.train import run_lock
 # same update up to float rounding; compare_runs only adds rows to the report.
 RESUMABLE_FIELDS = ("protocol.folds_in_parallel", "protocol.fold_strategy",
                     "train.checkpoint_every_epochs", "train.progress_bar",
-                    "train.microbatches", "model.remat", "eval.compare_runs",
+                    "train.microbatches", "model.remat", "model.conv3d", "eval.compare_runs",
                     "train.untrained_folds")
 # Where the inputs are, not what they are (a field or a section of fields).
 LOCATING_FIELDS = ("data.roots", "data.cache_dir", "pretrained.path", "eval.batch_size")
